@@ -1,0 +1,54 @@
+# callvault: `make run` sets everything up and serves; `make test` runs the suite.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install lint typecheck bench bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-web clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/callvault serve --host 127.0.0.1 --port 8000
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy src
+
+CORPUS ?= ../shared/corpus/sv-calls-dev
+
+bench-ingest: $(STAMP)
+	$(PY) -m benchmarks.ingest
+
+bench-audit: $(STAMP)
+	$(PY) -m benchmarks.audit
+
+bench-access: $(STAMP)
+	$(PY) -m benchmarks.access
+
+bench-lifecycle: $(STAMP)
+	$(PY) -m benchmarks.lifecycle
+
+bench-webhooks: $(STAMP)
+	$(PY) -m benchmarks.webhooks
+
+bench-redaction: $(STAMP)
+	$(PY) -m benchmarks.redaction --corpus $(CORPUS)
+
+bench-web: $(STAMP)
+	$(PY) -m benchmarks.web
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Accounts, roles, passwords, sessions and service tokens (§6, §8)."""

@@ -1,0 +1,78 @@
+"""The `callvault` command. Every command calls the same service functions as the API and worker."""
+
+from __future__ import annotations
+
+import typer
+
+from callvault.config import Settings
+from callvault.errors import CallvaultError
+from callvault.log import configure_logging
+from callvault.parts import part_modules
+from callvault.runtime import Runtime, get_runtime, set_runtime
+
+app = typer.Typer(
+    name="callvault",
+    help="callvault: consent-first call recording. Samtycke först.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug events."),
+    json_logs: bool = typer.Option(False, "--json-logs", help="Log events as JSON lines."),
+) -> None:
+    configure_logging("DEBUG" if verbose else "INFO", json=json_logs)
+
+
+def runtime() -> Runtime:
+    """The CLI's runtime, built once from CALLVAULT_* settings."""
+    return get_runtime()
+
+
+@app.command()
+def init() -> None:
+    """Create the data directory, keys and schema (safe to run again)."""
+    from callvault.setup import initialise
+
+    rt = runtime()
+    for line in initialise(rt):
+        typer.echo(line)
+    typer.echo(f"callvault is initialised in {rt.settings.data_dir}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    init_first: bool = typer.Option(True, "--init/--no-init", help="Run `init` before serving."),
+) -> None:
+    """Serve the web interface and API, with the embedded worker unless a queue URL is set."""
+    import uvicorn
+
+    from callvault.app import create_app
+    from callvault.setup import initialise
+
+    rt = runtime()
+    rt.settings.check_production_ready()
+    if init_first:
+        for line in initialise(rt):
+            typer.echo(line)
+    typer.echo(f"callvault serving on http://{host}:{port}")
+    uvicorn.run(create_app(rt), host=host, port=port, log_level="info")
+
+
+for _module in part_modules("commands"):
+    _module.register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except CallvaultError as exc:
+        typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None
+
+
+__all__ = ["app", "main", "runtime", "set_runtime", "Settings"]

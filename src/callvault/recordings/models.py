@@ -1,0 +1,72 @@
+"""The recording row: identity, time, caller (encrypted), purposes, consent and retention."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from callvault.db import Base, new_id
+
+
+class RecordingState(enum.StrEnum):
+    INGESTED = "ingested"
+    PROCESSING = "processing"
+    READY = "ready"
+    DELETING = "deleting"
+    DELETED = "deleted"
+
+
+class Recording(Base):
+    """One recorded call. Audio and derived artefacts live encrypted in the vault."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (
+        sa.Index("ix_recordings_state_expires_at", "state", "expires_at"),
+        sa.Index("ix_recordings_started_at_id", "started_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    call_id: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    agent_id: Mapped[str] = mapped_column(sa.String(128), index=True)
+    team: Mapped[str | None] = mapped_column(sa.String(128), index=True)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime]
+    duration_s: Mapped[float]
+    sample_rate: Mapped[int]
+    channel_layout: Mapped[list[str]] = mapped_column(sa.JSON)
+    caller_number_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    caller_number_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    language: Mapped[str] = mapped_column(sa.String(8))
+    consent_evidence_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("consent_evidence.id", ondelete="SET NULL"), index=True
+    )
+    policy_version_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("policy_versions.id"), index=True
+    )
+    content_sha256: Mapped[str] = mapped_column(sa.String(64))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    state: Mapped[str] = mapped_column(sa.String(16), default=RecordingState.INGESTED)
+    created_at: Mapped[datetime]
+
+    purposes: Mapped[list[RecordingPurpose]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def purpose_codes(self) -> list[str]:
+        return sorted(p.purpose_code for p in self.purposes)
+
+
+class RecordingPurpose(Base):
+    """A purpose a recording was made for; fixed at ingest, never changed by later policy."""
+
+    __tablename__ = "recording_purposes"
+
+    recording_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("recordings.id", ondelete="CASCADE"), primary_key=True
+    )
+    purpose_code: Mapped[str] = mapped_column(sa.String(40), primary_key=True, index=True)

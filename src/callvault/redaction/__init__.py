@@ -1,0 +1,1 @@
+"""Pseudonymisation: direct identifiers removed from audio and transcript (§3)."""

@@ -1,0 +1,1 @@
+"""Retention: automatic deletion after the purposes' retention period (§7)."""

@@ -1,0 +1,62 @@
+"""The running system's collaborators, chosen once from settings and shared by API, CLI and worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from callvault.clock import Clock, SystemClock
+from callvault.config import Settings
+from callvault.db import make_engine, make_sessionmaker
+
+if TYPE_CHECKING:
+    from callvault.vault.keyring import Keyring
+    from callvault.vault.storage import BlobStore
+
+
+@dataclass
+class Runtime:
+    """Settings plus the seams built from them. Tests build one with fakes or a test database."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock = field(default_factory=SystemClock)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
+        engine = make_engine(settings.resolved_database_url)
+        return cls(settings, engine, make_sessionmaker(engine), clock or SystemClock())
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        from callvault.vault.storage import open_blob_store
+
+        return open_blob_store(self.settings.resolved_storage_url)
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        from callvault.vault.keyring import open_keyring
+
+        return open_keyring(self.settings.resolved_keyring_url)
+
+
+_current: Runtime | None = None
+
+
+def set_runtime(runtime: Runtime | None) -> None:
+    """Install the process's runtime (the app, the CLI, the worker and tests each do this once)."""
+    global _current
+    _current = runtime
+
+
+def get_runtime() -> Runtime:
+    """The process's runtime; background jobs use this because the queue passes only ids."""
+    global _current
+    if _current is None:
+        _current = Runtime.from_settings(Settings())
+    return _current

@@ -1,0 +1,1 @@
+"""Telephony providers: the consent IVR on Twilio-compatible webhooks (§4)."""

@@ -1,0 +1,1 @@
+"""The vault: envelope encryption, keyrings and blob storage (§6, §8 'stored securely')."""

@@ -1,0 +1,1 @@
+"""The web interface for the DPO, managers, agents and the IT team."""

@@ -1,0 +1,1 @@
+"""Withdrawal of consent: the caller's recordings are removed at once (§4, §7)."""
