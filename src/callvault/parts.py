@@ -22,6 +22,7 @@ PARTS: tuple[str, ...] = (
     "dsar",
     "redaction",
     "health",
+    "worker",
     "web",
 )
 

@@ -1,0 +1,1 @@
+"""Background work: the job queue (SQLite embedded, Redis for many machines) and its tasks."""
