@@ -7,7 +7,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from callvault.clock import FixedClock
 from callvault.config import Settings
 from callvault.db import make_engine, make_sessionmaker
+from callvault.policy.models import PolicyPurpose, PolicyVersion
 from callvault.runtime import Runtime, set_runtime
 from tests.schema import create_schema
 
@@ -122,3 +123,32 @@ def runtime(
 def session(runtime: Runtime) -> Iterator[Session]:
     with runtime.sessions() as s:
         yield s
+
+
+@pytest.fixture
+def policy_version(session: Session, clock: FixedClock) -> PolicyVersion:
+    """A synthetic policy version in force, with the two purposes of the real policy."""
+    version = PolicyVersion(
+        number=1,
+        effective_from=clock.now() - timedelta(days=365),
+        approved_by=None,
+        change_note="test version",
+        text_sv="Testpolicy.",
+        text_en="Test policy.",
+        prompt_sv="Tryck 1 för att spelas in, 2 för att inte spelas in.",
+        prompt_en="Press 1 to be recorded, 2 not to be recorded.",
+        created_at=clock.now() - timedelta(days=365),
+    )
+    for code in ("training", "quality_assurance"):
+        version.purposes.append(
+            PolicyPurpose(
+                code=code,
+                description_sv=code,
+                description_en=code,
+                retention_days=90,
+                variants=["pseudonymised"] if code == "training" else ["pseudonymised", "original"],
+            )
+        )
+    session.add(version)
+    session.flush()
+    return version
