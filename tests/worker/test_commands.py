@@ -1,0 +1,13 @@
+"""The `callvault worker` command is registered on the root command."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from callvault.cli import app
+
+
+def test_worker_command_is_registered_with_a_workers_option() -> None:
+    result = CliRunner().invoke(app, ["worker", "--help"])
+    assert result.exit_code == 0
+    assert "--workers" in result.output and "-w" in result.output
