@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+import structlog
 from typer.testing import CliRunner
 
 from callvault.cli import app
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    # The root callback configures structlog to print to the CliRunner's stderr, which closes.
+    yield
+    structlog.reset_defaults()
 
 
 def test_worker_command_is_registered_with_a_workers_option() -> None:
