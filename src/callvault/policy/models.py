@@ -49,3 +49,53 @@ class PolicyPurpose(Base):
     variants: Mapped[list[str]] = mapped_column(sa.JSON)
 
     policy_version: Mapped[PolicyVersion] = relationship(back_populates="purposes")
+
+
+class PolicyDraft(Base):
+    """A proposed change to the purposes, retention or texts; it binds nothing until the DPO
+    approves it, and approval turns it into a new PolicyVersion (§2)."""
+
+    __tablename__ = "policy_drafts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    base_version_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("policy_versions.id"))
+    state: Mapped[str] = mapped_column(sa.String(16), default="open", index=True)
+    change_note: Mapped[str] = mapped_column(sa.Text)
+    # The complete purpose list of the proposed version: [{code, description_sv, description_en,
+    # retention_days, variants}], so adding, changing and removing are all one shape.
+    purposes: Mapped[list[dict[str, object]]] = mapped_column(sa.JSON)
+    text_sv: Mapped[str | None] = mapped_column(sa.Text)
+    text_en: Mapped[str | None] = mapped_column(sa.Text)
+    prompt_sv: Mapped[str | None] = mapped_column(sa.Text)
+    prompt_en: Mapped[str | None] = mapped_column(sa.Text)
+    created_by: Mapped[uuid.UUID]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    decided_by: Mapped[uuid.UUID | None]
+    decided_at: Mapped[datetime | None]
+    approved_version_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("policy_versions.id")
+    )
+
+
+class PolicyPromptAudio(Base):
+    """A recording of a version's consent prompt uploaded by the DPO, played with <Play>.
+
+    Rows are never replaced: consent evidence holds the SHA-256 of the audio played, so every
+    audio that was ever played must stay demonstrable. The newest upload is the one played.
+    """
+
+    __tablename__ = "policy_prompt_audio"
+    __table_args__ = (
+        sa.Index("ix_policy_prompt_audio_version_lang", "policy_version_id", "language"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    policy_version_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("policy_versions.id"))
+    language: Mapped[str] = mapped_column(sa.String(8))
+    blob_name: Mapped[str] = mapped_column(sa.String(200))
+    media_type: Mapped[str] = mapped_column(sa.String(60))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    uploaded_by: Mapped[uuid.UUID]
+    uploaded_at: Mapped[datetime]

@@ -5,10 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.orm import Session
 
-from callvault.errors import ConfigurationError, InvalidInput
+from callvault.errors import ConfigurationError, InvalidInput, NotFound
 from callvault.policy.models import PolicyPurpose, PolicyVersion
+from callvault.policy.purposes import FIRST_PURPOSES
+from callvault.policy.texts import default_prompt, policy_text
+from callvault.runtime import Runtime
+
+log = structlog.get_logger(__name__)
 
 
 def version_in_force(session: Session, at: datetime) -> PolicyVersion:
@@ -38,3 +44,66 @@ def select_purposes(version: PolicyVersion, codes: list[str] | None) -> list[Pol
 def retention_days(purposes: list[PolicyPurpose]) -> int:
     """A recording is kept as long as its longest-kept purpose allows."""
     return max(p.retention_days for p in purposes)
+
+
+def published_versions(session: Session, at: datetime | None = None) -> list[PolicyVersion]:
+    """Every approved version, newest first; with `at`, only those in force by then or earlier.
+
+    The version in force is the first of `published_versions(session, now)`; any versions
+    before `at` that are not returned are approved but not yet effective (announced ahead).
+    """
+    query = sa.select(PolicyVersion).order_by(
+        PolicyVersion.effective_from.desc(), PolicyVersion.number.desc()
+    )
+    if at is not None:
+        query = query.where(PolicyVersion.effective_from <= at)
+    return list(session.scalars(query))
+
+
+def version_by_number(session: Session, number: int) -> PolicyVersion:
+    """The version with that number, or NotFound."""
+    version = session.scalar(sa.select(PolicyVersion).where(PolicyVersion.number == number))
+    if version is None:
+        raise NotFound("no policy version with that number")
+    return version
+
+
+def latest_version(session: Session) -> PolicyVersion | None:
+    """The highest-numbered version, whether or not it is in force yet."""
+    return session.scalar(sa.select(PolicyVersion).order_by(PolicyVersion.number.desc()).limit(1))
+
+
+def ensure_first_version(session: Session, runtime: Runtime) -> PolicyVersion:
+    """Version 1 from the bundled texts, created once (idempotent); returns it.
+
+    The prompts are rendered with the configured organisation name and website now and kept in
+    the version, because consent evidence hashes the exact words a caller heard: changing the
+    name later is a text change, made by a draft the DPO approves.
+    """
+    existing = session.scalar(sa.select(PolicyVersion).where(PolicyVersion.number == 1))
+    if existing is not None:
+        return existing
+    now = runtime.clock.now()
+    version = PolicyVersion(
+        number=1,
+        effective_from=now,
+        approved_by=None,
+        change_note=FIRST_VERSION_NOTE,
+        text_sv=policy_text("sv"),
+        text_en=policy_text("en"),
+        prompt_sv=default_prompt(runtime.settings, "sv"),
+        prompt_en=default_prompt(runtime.settings, "en"),
+        created_at=now,
+    )
+    for spec in FIRST_PURPOSES:
+        version.purposes.append(spec.to_model())
+    session.add(version)
+    session.flush()
+    log.info("policy_version_created", policy_version=1, policy_version_id=str(version.id))
+    return version
+
+
+FIRST_VERSION_NOTE = (
+    "Version 1: the call-recording policy as adopted (samtalsinspelningspolicy), "
+    "with its two purposes, training and quality assurance, each kept 90 days."
+)

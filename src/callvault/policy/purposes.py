@@ -1,0 +1,100 @@
+"""The purposes a policy version registers (§2), their retention (§7) and allowed variants (§3)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from callvault.policy.models import PolicyPurpose
+
+Variant = Literal["pseudonymised", "original"]
+VARIANTS: tuple[str, ...] = ("pseudonymised", "original")
+TRAINING = "training"
+QUALITY_ASSURANCE = "quality_assurance"
+MAX_RETENTION_DAYS = 3650
+
+
+class PurposeSpec(BaseModel):
+    """One purpose as a draft proposes it or a version registers it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+    description_sv: Annotated[str, Field(min_length=3, max_length=2000)]
+    description_en: Annotated[str, Field(min_length=3, max_length=2000)]
+    retention_days: Annotated[int, Field(ge=1, le=MAX_RETENTION_DAYS)]
+    variants: Annotated[list[Variant], Field(min_length=1)]
+
+    @field_validator("variants")
+    @classmethod
+    def _distinct_in_order(cls, value: list[Variant]) -> list[Variant]:
+        return sorted(set(value), key=VARIANTS.index)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _training_is_pseudonymised(self) -> PurposeSpec:
+        # §3: recordings used for training are pseudonymised; no version may loosen that.
+        if self.code == TRAINING and self.variants != ["pseudonymised"]:
+            raise ValueError("the training purpose allows only the pseudonymised variant (§3)")
+        return self
+
+    def to_model(self) -> PolicyPurpose:
+        return PolicyPurpose(
+            code=self.code,
+            description_sv=self.description_sv,
+            description_en=self.description_en,
+            retention_days=self.retention_days,
+            variants=list(self.variants),
+        )
+
+    @classmethod
+    def of(cls, purpose: PolicyPurpose) -> PurposeSpec:
+        return cls(
+            code=purpose.code,
+            description_sv=purpose.description_sv,
+            description_en=purpose.description_en,
+            retention_days=purpose.retention_days,
+            variants=purpose.variants,  # type: ignore[arg-type]
+        )
+
+
+def check_purpose_list(specs: list[PurposeSpec]) -> list[PurposeSpec]:
+    """A version needs at least one purpose and each code once."""
+    from callvault.errors import InvalidInput
+
+    if not specs:
+        raise InvalidInput("a policy version needs at least one purpose")
+    codes = [s.code for s in specs]
+    if len(set(codes)) != len(codes):
+        raise InvalidInput("each purpose code may appear only once")
+    return sorted(specs, key=lambda s: s.code)
+
+
+FIRST_PURPOSES: tuple[PurposeSpec, ...] = (
+    PurposeSpec(
+        code=TRAINING,
+        description_sv=(
+            "Utbildning av medarbetare i kundserviceteamet (§2). Inspelningar som används för "
+            "utbildning pseudonymiseras: direkta identifierare som namn avlägsnas (§3)."
+        ),
+        description_en=(
+            "Training employees in the customer service team (§2). Recordings used for training "
+            "are pseudonymised: direct identifiers such as names are removed (§3)."
+        ),
+        retention_days=90,
+        variants=["pseudonymised"],
+    ),
+    PurposeSpec(
+        code=QUALITY_ASSURANCE,
+        description_sv=(
+            "Kvalitetssäkring i syfte att förbättra kundservicekvaliteten och säkerställa att "
+            "uppgifterna vi tillhandahåller är konsekventa och korrekta (§2)."
+        ),
+        description_en=(
+            "Quality assurance, to improve the quality of customer service and to ensure that "
+            "the information we provide is consistent and correct (§2)."
+        ),
+        retention_days=90,
+        variants=["pseudonymised", "original"],
+    ),
+)
