@@ -16,7 +16,8 @@
     ├── StorageError                    503  blob storage failed
     ├── IntegrityError                  500  data failed authentication (tampering, truncation)
     ├── KeyringError                    503  key-encryption keys unusable
-    └── ProcessingError                 500  a background pipeline failed
+    ├── ProcessingError                 500  a background pipeline failed
+    └── ProviderError                   502  the telephony provider failed or refused
 """
 
 from __future__ import annotations
@@ -138,3 +139,10 @@ class ProcessingError(CallvaultError):
     """A processing pipeline failed."""
 
     code = "processing_error"
+
+
+class ProviderError(CallvaultError):
+    """The telephony provider failed or answered unexpectedly."""
+
+    status_code = 502
+    code = "provider_error"
