@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     redaction_mask: Literal["bleep", "silence"] = "bleep"
 
     retention_interval_minutes: int = Field(default=15, ge=1)
+    audit_signing_key: Path | None = None
+    audit_checkpoint_minutes: int = Field(default=10, ge=1)
     embedded_worker: bool = True
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
@@ -77,6 +79,10 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_keyring_url(self) -> str:
         return self.keyring_url or (self.data_dir / "keys" / "keyring.json").as_uri()
+
+    @cached_property
+    def resolved_audit_signing_key(self) -> Path:
+        return self.audit_signing_key or self.data_dir / "keys" / "audit-signing.pem"
 
     @property
     def is_development(self) -> bool:
