@@ -1,0 +1,117 @@
+"""`callvault fsck`: every artifact row has its blob and a usable key; every blob has its row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.orm import Session
+
+from callvault.clock import SystemClock
+from callvault.db import transaction
+from callvault.errors import CallvaultError, NotFound
+from callvault.parts import part_modules
+from callvault.runtime import Runtime
+from callvault.vault.models import Artifact
+from callvault.vault.service import unwrap_data_key
+from callvault.vault.storage import FileBlobStore
+
+log = structlog.get_logger(__name__)
+
+# A blob younger than this may belong to an ingest whose transaction has not committed yet.
+DEFAULT_GRACE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One inconsistency: `kind` names it, `ref` is an id or blob name (never personal data)."""
+
+    kind: str
+    ref: str
+    repaired: bool = False
+
+
+@dataclass
+class FsckReport:
+    findings: list[Finding] = field(default_factory=list)
+    artifacts: int = 0
+    blobs: int = 0
+    skipped_young: int = 0
+
+    @property
+    def consistent(self) -> bool:
+        return all(f.repaired for f in self.findings)
+
+
+def fsck(runtime: Runtime, *, repair: bool = False, grace: timedelta = DEFAULT_GRACE) -> FsckReport:
+    """Check (and with `repair`, fix) the vault and every part's own consistency checks."""
+    report = FsckReport()
+    with transaction(runtime.sessions) as session:
+        _check_artifacts(session, runtime, report, repair)
+        for module in part_modules("fsck"):
+            report.findings.extend(module.check(session, runtime, repair=repair))
+    with transaction(runtime.sessions) as session:
+        known = set(session.scalars(sa.select(Artifact.blob_name)).all())
+    _check_blobs(runtime, known, report, repair, grace)
+    log.info(
+        "fsck_done",
+        findings=len(report.findings),
+        repaired=sum(f.repaired for f in report.findings),
+        repair=repair,
+    )
+    return report
+
+
+def _check_artifacts(session: Session, runtime: Runtime, report: FsckReport, repair: bool) -> None:
+    for artifact in session.scalars(sa.select(Artifact)).all():
+        report.artifacts += 1
+        problem = None
+        try:
+            info = runtime.blobs.stat(artifact.blob_name)
+            if info.size != artifact.sealed_size:
+                problem = "artifact_blob_wrong_size"
+        except NotFound:
+            problem = "artifact_without_blob"
+        if problem is None:
+            try:
+                unwrap_data_key(runtime.keyring, artifact)
+            except CallvaultError:
+                problem = "artifact_key_unusable"
+        if problem is None:
+            continue
+        if repair:
+            session.delete(artifact)
+            runtime.blobs.delete(artifact.blob_name)
+        report.findings.append(Finding(problem, str(artifact.id), repair))
+    session.flush()
+
+
+def _check_blobs(
+    runtime: Runtime, known: set[str], report: FsckReport, repair: bool, grace: timedelta
+) -> None:
+    # Blob ages are file-system times, so they are compared with the wall clock.
+    cutoff = SystemClock().now() - grace
+    for name in list(runtime.blobs.names()):
+        report.blobs += 1
+        if name in known:
+            continue
+        try:
+            young = runtime.blobs.stat(name).modified_at > cutoff
+        except NotFound:
+            continue
+        if young:
+            report.skipped_young += 1
+            continue
+        if repair:
+            runtime.blobs.delete(name)
+        report.findings.append(Finding("blob_without_artifact", name, repair))
+    if isinstance(runtime.blobs, FileBlobStore):
+        for tmp in runtime.blobs.temporary_files():
+            if datetime.fromtimestamp(tmp.stat().st_mtime, UTC) > cutoff:
+                report.skipped_young += 1
+                continue
+            if repair:
+                tmp.unlink(missing_ok=True)
+            report.findings.append(Finding("unfinished_blob_write", tmp.name, repair))
