@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     redaction_mask: Literal["bleep", "silence"] = "bleep"
 
     retention_interval_minutes: int = Field(default=15, ge=1)
+    retention_batch_size: int = Field(default=500, ge=1)
     audit_signing_key: Path | None = None
     audit_checkpoint_minutes: int = Field(default=10, ge=1)
     embedded_worker: bool = True
