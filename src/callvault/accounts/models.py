@@ -1,4 +1,4 @@
-"""Accounts of people and of integrations (service accounts with API tokens)."""
+"""Accounts of people and of integrations, their server-side sessions and login throttling."""
 
 from __future__ import annotations
 
@@ -23,3 +23,77 @@ class ServiceAccount(Base):
     token_prefix: Mapped[str] = mapped_column(sa.String(12))
     created_at: Mapped[datetime]
     disabled_at: Mapped[datetime | None]
+
+
+class Account(Base):
+    """A person who signs in (§8: access is password protected). Never deleted, only disabled."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)  # stored lower-cased
+    role: Mapped[str] = mapped_column(sa.String(20), index=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))  # Argon2id, PHC string
+    password_changed_at: Mapped[datetime]
+    language: Mapped[str] = mapped_column(sa.String(8), default="sv")
+    # TOTP secret, sealed with the vault keyring (context "accounts.totp"); None until enrolled.
+    totp_secret_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)  # replay protection
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(sa.String(64))  # "account:<id>" or "cli"
+    disabled_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+
+
+class LoginSession(Base):
+    """A server-side session. The cookie holds a random id; only its SHA-256 is stored."""
+
+    __tablename__ = "login_sessions"
+    __table_args__ = (sa.Index("ix_login_sessions_account_id_ended_at", "account_id", "ended_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    token_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("accounts.id"))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]  # the absolute limit
+    # Set once a second factor was checked; dpo/it_admin sessions without it may only enrol.
+    second_factor_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    ended_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    source_hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class LoginThrottle(Base):
+    """Consecutive failures and the temporary lock for one login key (an email or an address).
+
+    Keys are keyed hashes, and exist for unknown emails too, so a lock says nothing about whether
+    an account exists.
+    """
+
+    __tablename__ = "login_throttles"
+
+    key_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class LoginFailure(Base):
+    """One counted login attempt, for the hourly per-account and per-address limits.
+
+    An attempt is counted before the password is checked (so parallel processes cannot exceed the
+    limits) and the row is removed again when the attempt succeeds.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        sa.Index("ix_login_failures_key_hash_at", "key_hash", "at"),
+        sa.Index("ix_login_failures_address_hash_at", "address_hash", "at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    key_hash: Mapped[str] = mapped_column(sa.String(64))
+    address_hash: Mapped[str] = mapped_column(sa.String(64))
+    at: Mapped[datetime]

@@ -15,7 +15,7 @@ from callvault.clock import Clock
 from callvault.errors import AuthenticationFailed, Conflict
 
 TokenScope = Literal["ingest", "telephony"]
-TOKEN_PREFIX = "cvt_"
+TOKEN_PREFIX = "cvt_"  # noqa: S105 (a public marker, not a secret)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,299 @@
+"""HTTP routes for signing in and out, one's own account, and account administration."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from callvault.accounts import service, sessions
+from callvault.accounts.auth import (
+    Principal,
+    client_address,
+    enrolling_principal,
+    require_roles,
+)
+from callvault.accounts.csrf import token_for_session
+from callvault.accounts.models import Account
+from callvault.accounts.roles import Role
+from callvault.deps import RuntimeDep, SessionDep
+from callvault.errors import PermissionDenied
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+Enrolling = Annotated[Principal, Depends(enrolling_principal)]
+ItAdmin = Annotated[Principal, Depends(require_roles(Role.IT_ADMIN))]
+Person = Annotated[
+    Principal,
+    Depends(
+        require_roles(Role.DPO, Role.TRAINING_MANAGER, Role.QA_MANAGER, Role.AGENT, Role.IT_ADMIN)
+    ),
+]
+
+
+class LoginRequest(BaseModel):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=1024)
+    totp: str | None = Field(default=None, max_length=12)
+
+
+class SessionInfo(BaseModel):
+    account_id: uuid.UUID
+    role: str
+    language: str
+    csrf_token: str
+    expires_at: datetime | None = None
+    second_factor_enrolment_required: bool
+
+
+@router.post("/session", response_model=SessionInfo)
+def login(
+    body: LoginRequest,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> SessionInfo:
+    """Sign in. Sets a new session cookie (any earlier one ends: no session fixation).
+
+    Wrong credentials, unknown and locked accounts all get the same 401.
+    """
+    result = service.authenticate(
+        session, runtime, body.email, body.password, body.totp, client_address(request)
+    )
+    spec = sessions.cookie_spec(runtime.settings)
+    planted = request.cookies.get(spec.name)
+    if planted:
+        _end_by_cookie(session, runtime, planted)
+    response.set_cookie(
+        spec.name,
+        result.token,
+        max_age=runtime.settings.session_absolute_hours * 3600,
+        path="/",
+        secure=spec.secure,
+        httponly=True,
+        samesite="lax",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return SessionInfo(
+        account_id=result.account_id,
+        role=result.role,
+        language=result.language,
+        csrf_token=result.csrf_token,
+        expires_at=result.expires_at,
+        second_factor_enrolment_required=result.second_factor_enrolment_required,
+    )
+
+
+def _end_by_cookie(session: SessionDep, runtime: RuntimeDep, token: str) -> None:
+    import sqlalchemy as sa
+
+    from callvault.accounts.models import LoginSession
+
+    row_id = session.scalar(
+        sa.select(LoginSession.id).where(LoginSession.token_sha256 == sessions.token_digest(token))
+    )
+    if row_id is not None:
+        sessions.end_session(session, row_id, now=runtime.clock.now(), reason="replaced")
+
+
+@router.get("/session", response_model=SessionInfo)
+def who_am_i(principal: Enrolling, runtime: RuntimeDep) -> SessionInfo:
+    """The signed-in account and the CSRF token for its state-changing requests."""
+    session_id = _own_session(principal)
+    return SessionInfo(
+        account_id=principal.id,
+        role=principal.role,
+        language=principal.language,
+        csrf_token=token_for_session(runtime.settings.session_secret(), str(session_id)),
+        second_factor_enrolment_required=principal.second_factor_pending,
+    )
+
+
+@router.delete("/session", status_code=204)
+def logout(
+    principal: Enrolling, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    """Sign out: the session ends on the server and the cookie is cleared."""
+    service.logout(
+        session,
+        runtime,
+        account_id=principal.id,
+        session_id=_own_session(principal),
+        source=client_address(request),
+    )
+    spec = sessions.cookie_spec(runtime.settings)
+    response = Response(status_code=204)
+    response.delete_cookie(spec.name, path="/", secure=spec.secure, httponly=True, samesite="lax")
+    return response
+
+
+def _own_session(principal: Principal) -> uuid.UUID:
+    if principal.kind != "account" or principal.session_id is None:
+        raise PermissionDenied("only a signed-in person has a session")
+    return uuid.UUID(principal.session_id)
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024)
+    end_other_sessions: bool = True
+
+
+class PasswordChanged(BaseModel):
+    sessions_ended: int
+
+
+@router.post("/account/password", response_model=PasswordChanged)
+def change_password(
+    body: PasswordChange,
+    principal: Person,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> PasswordChanged:
+    """Change one's own password; by default every other session of the account ends."""
+    ended = service.change_password(
+        session,
+        runtime,
+        account_id=principal.id,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        keep_session=_own_session(principal),
+        end_other_sessions=body.end_other_sessions,
+        source=client_address(request),
+    )
+    return PasswordChanged(sessions_ended=ended)
+
+
+class TotpStart(BaseModel):
+    secret: str
+    provisioning_uri: str
+
+
+class TotpCode(BaseModel):
+    code: str = Field(max_length=12)
+
+
+@router.post("/account/totp", response_model=TotpStart)
+def start_totp(principal: Enrolling, session: SessionDep, runtime: RuntimeDep) -> TotpStart:
+    """Begin TOTP enrolment: add the secret (or the otpauth URI as a QR code) to an app."""
+    _own_session(principal)
+    enrolment = service.begin_totp_enrolment(session, runtime, principal.id)
+    return TotpStart(secret=enrolment.secret, provisioning_uri=enrolment.provisioning_uri)
+
+
+@router.post("/account/totp/confirm", status_code=204)
+def confirm_totp(
+    body: TotpCode, principal: Enrolling, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    """Finish enrolment with the first code the app shows; this session is then fully signed in."""
+    service.confirm_totp_enrolment(
+        session,
+        runtime,
+        account_id=principal.id,
+        session_id=_own_session(principal),
+        code=body.code,
+        source=client_address(request),
+    )
+    return Response(status_code=204)
+
+
+class AccountOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    role: str
+    language: str
+    second_factor: bool
+    created_at: datetime
+    disabled_at: datetime | None
+    last_login_at: datetime | None
+
+    @classmethod
+    def of(cls, account: Account) -> AccountOut:
+        return cls(
+            id=account.id,
+            email=account.email,
+            role=account.role,
+            language=account.language,
+            second_factor=account.totp_enabled_at is not None,
+            created_at=account.created_at,
+            disabled_at=account.disabled_at,
+            last_login_at=account.last_login_at,
+        )
+
+
+class AccountCreate(BaseModel):
+    email: str = Field(max_length=254)
+    role: Role
+    password: str = Field(max_length=1024)
+    language: str = "sv"
+
+
+@router.get("/accounts", response_model=list[AccountOut])
+def accounts(principal: ItAdmin, session: SessionDep) -> list[AccountOut]:
+    """Every account (IT admins manage accounts)."""
+    return [AccountOut.of(a) for a in service.list_accounts(session)]
+
+
+@router.post("/accounts", response_model=AccountOut, status_code=201)
+def create_account(
+    body: AccountCreate,
+    principal: ItAdmin,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> AccountOut:
+    """Create a person's account. DPO accounts are created on the server with the CLI only."""
+    if body.role == Role.DPO:
+        raise PermissionDenied("DPO accounts are created with `callvault users create` only")
+    account = service.create_account(
+        session,
+        runtime,
+        email=body.email,
+        role=body.role,
+        password=body.password,
+        actor=principal.actor,
+        source=client_address(request),
+        language=body.language,
+    )
+    return AccountOut.of(account)
+
+
+@router.post("/accounts/{account_id}/disable", response_model=AccountOut)
+def disable_account(
+    account_id: uuid.UUID,
+    principal: ItAdmin,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> AccountOut:
+    """Disable an account; its sessions end at once."""
+    account = service.find_account(session, account_id=account_id)
+    return AccountOut.of(
+        service.disable_account(
+            session, runtime, account, actor=principal.actor, source=client_address(request)
+        )
+    )
+
+
+@router.post("/accounts/{account_id}/totp-reset", status_code=204)
+def reset_totp(
+    account_id: uuid.UUID,
+    principal: ItAdmin,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> Response:
+    """Remove an account's second factor (lost phone); it must enrol again at next sign-in."""
+    account = service.find_account(session, account_id=account_id)
+    service.reset_totp(
+        session, runtime, account, actor=principal.actor, source=client_address(request)
+    )
+    return Response(status_code=204)
+
+
+__all__ = ["router"]
