@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from callvault.consent.models import ConsentEvidence
-from callvault.errors import ConsentMissing
+from callvault.consent.models import ConsentEvidence, ConsentOutcome
+from callvault.errors import ConsentMissing, InvalidInput
 from callvault.policy.models import PolicyVersion
 from callvault.runtime import Runtime
 
 CONSENT_DIGIT = "1"
+OUTCOMES = ("accepted", "refused", "no_answer", "withdrawn")
 
 
 def prompt_sha256(prompt: str | bytes) -> str:
@@ -35,11 +37,18 @@ def record_consent(
     caller_e164: str | None,
     source: str,
 ) -> ConsentEvidence:
-    """Save proof of consent; anything but the digit 1 is refused (silence is never consent)."""
+    """Save proof of consent; anything but the digit 1 is refused (silence is never consent).
+
+    Idempotent per call: evidence already saved for `call_id` (the IVR saves it when the caller
+    presses 1) is returned unchanged, so ingesting that call's recording reuses it.
+    """
     from callvault.vault.fields import phone_lookup_hash, seal
 
     if digit != CONSENT_DIGIT:
         raise ConsentMissing("consent is the digit 1 pressed by the caller")
+    existing = evidence_for_call(session, call_id)
+    if existing is not None:
+        return existing
     evidence = ConsentEvidence(
         call_id=call_id,
         digit=digit,
@@ -48,7 +57,9 @@ def record_consent(
         prompt_sha256=played_prompt_sha256,
         prompt_version=prompt_version,
         language=language,
-        caller_number_enc=seal(runtime.keyring, caller_e164, "consent.caller") if caller_e164 else None,
+        caller_number_enc=seal(runtime.keyring, caller_e164, "consent.caller")
+        if caller_e164
+        else None,
         caller_number_hash=phone_lookup_hash(runtime.keyring, caller_e164) if caller_e164 else None,
         source=source,
         created_at=runtime.clock.now(),
@@ -56,3 +67,36 @@ def record_consent(
     session.add(evidence)
     session.flush()
     return evidence
+
+
+def evidence_for_call(session: Session, call_id: str) -> ConsentEvidence | None:
+    """The consent evidence saved for that call, if the caller consented."""
+    return session.scalar(sa.select(ConsentEvidence).where(ConsentEvidence.call_id == call_id))
+
+
+def record_outcome(
+    session: Session,
+    *,
+    at: datetime,
+    policy_version: PolicyVersion,
+    outcome: str,
+    language: str,
+    channel: str = "ivr",
+) -> ConsentOutcome:
+    """Count one offer of the prompt for the consent rate: time, version and outcome only.
+
+    A refusal keeps nothing else (§4: no caller number, no call id).
+    """
+    if outcome not in OUTCOMES:
+        raise InvalidInput(f"consent outcome must be one of {list(OUTCOMES)}")
+    row = ConsentOutcome(
+        occurred_at=at,
+        day=at.astimezone(UTC).date(),
+        policy_version_id=policy_version.id,
+        outcome=outcome,
+        language=language,
+        channel=channel,
+    )
+    session.add(row)
+    session.flush()
+    return row

@@ -1,0 +1,34 @@
+"""/api/v1/consent: the consent rate for the DPO."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from callvault.accounts.auth import Principal, require_roles
+from callvault.consent.rate import consent_rate
+from callvault.deps import RuntimeDep, SessionDep
+
+router = APIRouter(prefix="/api/v1/consent", tags=["consent"])
+
+dpo_only = require_roles("dpo")
+
+
+@router.get("/rate")
+def get_consent_rate(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(dpo_only)],
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+) -> dict[str, Any]:
+    """Accepted, refused, no answer (and withdrawn at the prompt) per UTC day and version.
+
+    Defaults to the last 30 days up to today.
+    """
+    today = runtime.clock.now().date()
+    end = end or today
+    start = start or end - timedelta(days=29)
+    return consent_rate(session, start, end).as_dict()
