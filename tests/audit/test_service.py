@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -12,13 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from callvault.audit.chain import (
-    GENESIS_HASH,
-    canonical_json,
-    canonical_time,
-    entry_document,
-    link_hash,
-)
+from callvault.audit.chain import GENESIS_HASH
 from callvault.audit.models import AuditEntry
 from callvault.audit.service import drain_deferred, record, record_isolated
 from callvault.clock import FixedClock
@@ -31,19 +27,21 @@ ACCOUNT = f"account:{uuid.UUID(int=1)}"
 
 
 def recomputed_hash(entry: AuditEntry) -> str:
-    document = entry_document(
-        seq=entry.seq,
-        at=canonical_time(entry.at),
-        actor=entry.actor,
-        action=entry.action,
-        object_type=entry.object_type,
-        object_id=entry.object_id,
-        reason=entry.reason,
-        source=entry.source,
-        outcome=entry.outcome,
-        details=entry.details,
-    )
-    return link_hash(entry.prev_hash, canonical_json(document))
+    """The documented hash, computed independently of callvault.audit.chain."""
+    document = {
+        "seq": entry.seq,
+        "at": entry.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "actor": entry.actor,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "reason": entry.reason,
+        "source": entry.source,
+        "outcome": entry.outcome,
+        "details": entry.details,
+    }
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(f"{entry.prev_hash}\n{canonical}".encode()).hexdigest()
 
 
 def test_record_links_each_entry_to_the_one_before(session: Session) -> None:

@@ -2,19 +2,52 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import DDL, event
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
+from sqlalchemy.types import TypeDecorator, UserDefinedType
 
+from callvault.audit.chain import canonical_text
 from callvault.db import Base
 from callvault.errors import PermissionDenied
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-DetailsJSON = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class _PostgresJSON(UserDefinedType[str]):
+    """PostgreSQL `json`, which keeps the text exactly as written (jsonb would re-format it)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "JSON"
+
+
+class CanonicalJSON(TypeDecorator[dict[str, Any]]):
+    """A JSON object stored as its canonical text, so verification can hash the stored bytes.
+
+    SQLite: TEXT. PostgreSQL: JSON (not JSONB: the stored text must stay byte for byte)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(_PostgresJSON())
+        return dialect.type_descriptor(sa.Text())
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> str | None:
+        return None if value is None else canonical_text(value)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> dict[str, Any] | None:
+        if value is None or isinstance(value, dict):
+            return value
+        loaded: dict[str, Any] = json.loads(value)
+        return loaded
 
 
 class AuditEntry(Base):
@@ -31,7 +64,7 @@ class AuditEntry(Base):
     reason: Mapped[str | None] = mapped_column(sa.Text)
     source: Mapped[str | None] = mapped_column(sa.String(64))
     outcome: Mapped[str] = mapped_column(sa.String(16))
-    details: Mapped[dict[str, Any]] = mapped_column(DetailsJSON)
+    details: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
 

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from callvault.audit.chain import (
     GENESIS_HASH,
-    canonical_json,
+    canonical_entry,
+    canonical_text,
     canonical_time,
-    entry_document,
     link_hash,
 )
 from callvault.audit.models import AuditEntry, AuditHead
@@ -74,22 +74,22 @@ def record(
 
     seq = _claim_next_seq(session)
     prev_hash = GENESIS_HASH if seq == 1 else _hash_of(session, seq - 1)
-    document = entry_document(
-        seq=seq,
-        at=canonical_time(at),
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        reason=reason,
-        source=source,
-        outcome=outcome,
-        details=details,
-    )
     try:
-        canonical = canonical_json(document)
+        details_text = canonical_text(details)
     except (TypeError, ValueError) as exc:
         raise InvalidInput("audit details must be plain JSON data") from exc
+    canonical = canonical_entry(
+        seq,
+        canonical_time(at),
+        actor,
+        action,
+        object_type,
+        object_id,
+        reason,
+        source,
+        outcome,
+        details_text,
+    )
     entry = AuditEntry(
         seq=seq,
         at=at,

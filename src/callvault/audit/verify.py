@@ -1,0 +1,243 @@
+"""`audit verify`: walk the whole chain and the signed checkpoints, and report the first damage."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from callvault.audit.chain import (
+    GENESIS_HASH,
+    canonical_entry,
+    canonical_time,
+    checkpoint_message,
+)
+from callvault.audit.signing import CheckpointVerifier
+
+BATCH = 20_000
+MAX_PROBLEMS = 50
+
+_SQLITE_ENTRIES = (
+    "SELECT seq, at, actor, action, object_type, object_id, reason, source, outcome, details, "
+    "prev_hash, hash FROM audit_entries WHERE seq >= ? ORDER BY seq"
+)
+_POSTGRES_ENTRIES = (
+    "SELECT seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), actor, "
+    "action, object_type, object_id, reason, source, outcome, details::text, prev_hash, hash "
+    "FROM audit_entries WHERE seq >= %s ORDER BY seq"
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding. `seq` is the first entry it concerns (None for a checkpoint-only finding)."""
+
+    kind: str  # altered, missing, broken_link, truncated, bad_signature, unknown_key, head
+    seq: int | None
+    message: str
+
+
+@dataclass
+class VerifyReport:
+    """What `verify_chain` found."""
+
+    entries: int = 0
+    last_seq: int = 0
+    head_seq: int = 0
+    checkpoints: int = 0
+    last_checkpoint_seq: int | None = None
+    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+    @property
+    def first_bad_seq(self) -> int | None:
+        seqs = [p.seq for p in self.problems if p.seq is not None]
+        return min(seqs) if seqs else None
+
+    def add(self, kind: str, seq: int | None, message: str) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(Problem(kind, seq, message))
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "last_seq": self.last_seq,
+            "head_seq": self.head_seq,
+            "checkpoints": self.checkpoints,
+            "last_checkpoint_seq": self.last_checkpoint_seq,
+            "first_bad_seq": self.first_bad_seq,
+            "problem_count": self.problem_count,
+            "problems": [p.__dict__ for p in self.problems],
+        }
+
+
+def verify_chain(
+    connection: sa.Connection,
+    verifier: CheckpointVerifier | None,
+    *,
+    on_progress: Callable[[int], None] | None = None,
+    batch_size: int = BATCH,
+) -> VerifyReport:
+    """Check every entry's hash and link, every checkpoint's signature and that the chain still
+    reaches each checkpoint, in one consistent snapshot. Streams in batches (a server-side cursor
+    on PostgreSQL), so memory stays flat however long the chain.
+
+    Without a verifier (no key at hand) the signatures are reported as unchecked problems.
+    """
+    if connection.dialect.name == "postgresql" and not connection.in_transaction():
+        # One snapshot for the head, the checkpoints and every entry.
+        connection = connection.execution_options(isolation_level="REPEATABLE READ")
+    report = VerifyReport()
+    report.head_seq = int(
+        connection.exec_driver_sql("SELECT seq FROM audit_head WHERE id = 1").scalar() or 0
+    )
+    checkpoint_hashes = _check_checkpoints(connection, verifier, report)
+    _walk_entries(connection, report, checkpoint_hashes, on_progress, batch_size)
+    _check_tail(report, checkpoint_hashes)
+    return report
+
+
+def verify_segment(connection: sa.Connection, start: int, prev_hash: str) -> VerifyReport:
+    """Check the entries from `start` on, the first of which must follow `prev_hash` (the hash a
+    checkpoint signed): what a new checkpoint checks before it signs a newer head."""
+    report = VerifyReport()
+    _walk_entries(connection, report, {}, None, BATCH, start=start, prev_hash=prev_hash)
+    return report
+
+
+def _check_checkpoints(
+    connection: sa.Connection, verifier: CheckpointVerifier | None, report: VerifyReport
+) -> dict[int, list[tuple[str, datetime]]]:
+    rows = connection.execute(
+        sa.text(
+            "SELECT seq, hash, at, key_id, signature FROM audit_checkpoints ORDER BY seq, id"
+        ).columns(at=_utc_type())
+    ).all()
+    hashes: dict[int, list[tuple[str, datetime]]] = {}
+    for seq, head_hash, at, key_id, signature in rows:
+        report.checkpoints += 1
+        report.last_checkpoint_seq = seq
+        hashes.setdefault(seq, []).append((head_hash, at))
+        if verifier is None:
+            report.add("unknown_key", None, f"checkpoint at seq {seq}: no key to check it")
+        elif key_id != verifier.key_id:
+            report.add("unknown_key", None, f"checkpoint at seq {seq}: signed by unknown key")
+        elif not verifier.verify(checkpoint_message(seq, head_hash, at, key_id), signature):
+            report.add("bad_signature", seq, f"checkpoint at seq {seq}: signature is not valid")
+    return hashes
+
+
+def _utc_type() -> sa.types.TypeEngine[datetime]:
+    from callvault.db import UTCDateTime
+
+    return UTCDateTime()
+
+
+def _walk_entries(
+    connection: sa.Connection,
+    report: VerifyReport,
+    checkpoint_hashes: dict[int, list[tuple[str, datetime]]],
+    on_progress: Callable[[int], None] | None,
+    batch_size: int,
+    start: int = 1,
+    prev_hash: str = GENESIS_HASH,
+) -> None:
+    postgres = connection.dialect.name == "postgresql"
+    dbapi: Any = connection.connection.dbapi_connection
+    if postgres:
+        cursor = dbapi.cursor(name="callvault_audit_verify")
+        cursor.itersize = batch_size
+        cursor.execute(_POSTGRES_ENTRIES, (start,))
+    else:
+        cursor = dbapi.cursor()
+        cursor.execute(_SQLITE_ENTRIES, (start,))
+    expected, last_hash = start, prev_hash
+    sha256, build = hashlib.sha256, canonical_entry
+    try:
+        while rows := cursor.fetchmany(batch_size):
+            for (
+                seq,
+                at,
+                actor,
+                action,
+                otype,
+                oid,
+                reason,
+                src,
+                outcome,
+                details,
+                prev,
+                h,
+            ) in rows:
+                if seq != expected:
+                    report.add("missing", expected, f"entries {expected} to {seq - 1} are missing")
+                elif prev != last_hash:
+                    report.add(
+                        "broken_link",
+                        seq,
+                        f"entry {seq} does not follow entry {seq - 1} "
+                        "(an entry was altered, removed or moved)",
+                    )
+                if not postgres:
+                    at = _sqlite_time(at)
+                canonical = build(seq, at, actor, action, otype, oid, reason, src, outcome, details)
+                if sha256(f"{prev}\n{canonical}".encode()).hexdigest() != h:
+                    report.add("altered", seq, f"entry {seq} does not match its hash")
+                if seq in checkpoint_hashes:
+                    for signed_hash, signed_at in checkpoint_hashes[seq]:
+                        if signed_hash != h:
+                            report.add(
+                                "altered",
+                                seq,
+                                f"entry {seq} differs from the checkpoint signed at "
+                                f"{canonical_time(signed_at)}",
+                            )
+                last_hash, expected = h, seq + 1
+            report.entries += len(rows)
+            if on_progress is not None:
+                on_progress(len(rows))
+    finally:
+        cursor.close()
+    report.last_seq = expected - 1
+
+
+def _sqlite_time(stored: str) -> str:
+    """SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC); anything else is parsed the slow way."""
+    if len(stored) == 26 and stored[10] == " ":
+        return f"{stored[:10]}T{stored[11:]}Z"
+    return canonical_time(datetime.fromisoformat(stored).replace(tzinfo=UTC))
+
+
+def _check_tail(
+    report: VerifyReport, checkpoint_hashes: dict[int, list[tuple[str, datetime]]]
+) -> None:
+    beyond = [seq for seq in checkpoint_hashes if seq > report.last_seq]
+    if beyond:
+        report.add(
+            "truncated",
+            report.last_seq + 1,
+            f"the chain ends at entry {report.last_seq} but a checkpoint was signed at entry "
+            f"{max(beyond)}: entries were cut off the end",
+        )
+    if report.head_seq > report.last_seq and not beyond:
+        report.add(
+            "truncated",
+            report.last_seq + 1,
+            f"the chain ends at entry {report.last_seq} but its head says {report.head_seq}",
+        )
+    elif report.head_seq < report.last_seq:
+        report.add(
+            "head",
+            report.head_seq + 1,
+            f"the chain head says {report.head_seq} but entries run to {report.last_seq}",
+        )
