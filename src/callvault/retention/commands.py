@@ -10,7 +10,9 @@ retention_app = typer.Typer(help="Retention (§7): delete recordings whose time 
 @retention_app.command("run")
 def run(
     dry_run: bool = typer.Option(False, "--dry-run", help="Count what is due; delete nothing."),
-    batch_size: int = typer.Option(500, "--batch-size", min=1, help="Recordings per batch."),
+    batch_size: int | None = typer.Option(
+        None, "--batch-size", min=1, help="Recordings per batch (default: settings)."
+    ),
 ) -> None:
     """Delete every recording past its expiry time, with everything derived from it."""
     from rich.console import Console
@@ -30,10 +32,11 @@ def run(
         disable=dry_run,
     ) as bar:
         task = bar.add_task("Deleting recordings", total=None)
+        runtime = get_runtime()
         result = delete_expired_recordings(
-            get_runtime(),
+            runtime,
             dry_run=dry_run,
-            batch_size=batch_size,
+            batch_size=batch_size or runtime.settings.retention_batch_size,
             progress=lambda n: bar.advance(task, n),
             on_total=lambda n: bar.update(task, total=n),
         )

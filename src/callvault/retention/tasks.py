@@ -15,7 +15,8 @@ RETENTION_INTERVAL_MINUTES = Settings().retention_interval_minutes
 @huey.periodic_task(every_minutes(RETENTION_INTERVAL_MINUTES), retries=2, retry_delay=60)  # type: ignore[untyped-decorator]
 def retention_sweep() -> None:
     """Every CALLVAULT_RETENTION_INTERVAL_MINUTES: delete what is due, finish what was begun."""
-    delete_expired_recordings(get_runtime())
+    runtime = get_runtime()
+    delete_expired_recordings(runtime, batch_size=runtime.settings.retention_batch_size)
 
 
 @huey.task(retries=5, retry_delay=30)  # type: ignore[untyped-decorator]
