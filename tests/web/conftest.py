@@ -1,0 +1,92 @@
+"""Fixtures for the web pages: the app over the rolled-back test runtime, and people to log in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from callvault.accounts import service as accounts
+from callvault.accounts import totp
+from callvault.app import create_app
+from callvault.clock import FixedClock
+from callvault.runtime import Runtime
+
+PASSWORD = "correct horse battery staple 42"  # noqa: S105 - synthetic test account
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+
+
+@dataclass
+class Person:
+    email: str
+    role: str
+    id: str
+    totp_secret: str | None = None
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    runtime.keyring.ensure()
+    with TestClient(create_app(runtime), base_url="http://testserver") as test_client:
+        test_client.headers["accept"] = "text/html"
+        yield test_client
+
+
+def make_person(session: Session, runtime: Runtime, role: str, email: str | None = None) -> Person:
+    account = accounts.create_account(
+        session,
+        runtime,
+        email=email or f"{role}@example.org",
+        role=role,
+        password=PASSWORD,
+        actor="system",
+        source="cli",
+    )
+    person = Person(email=account.email, role=role, id=str(account.id))
+    if role in ("dpo", "it_admin"):
+        enrolment = accounts.begin_totp_enrolment(session, runtime, account.id)
+        clock = runtime.clock
+        assert isinstance(clock, FixedClock)
+        accounts.confirm_totp_enrolment(
+            session,
+            runtime,
+            account_id=account.id,
+            session_id=None,
+            code=totp.code_at(enrolment.secret, clock.now()),
+            source="cli",
+        )
+        person.totp_secret = enrolment.secret
+    session.flush()
+    return person
+
+
+@pytest.fixture
+def people(session: Session, runtime: Runtime) -> dict[str, Person]:
+    """One account per role; dpo and it_admin have TOTP enrolled."""
+    runtime.keyring.ensure()
+    roles = ("dpo", "it_admin", "training_manager", "qa_manager", "agent")
+    return {role: make_person(session, runtime, role) for role in roles}
+
+
+def log_in(client: TestClient, runtime: Runtime, person: Person) -> str:
+    """Log in through the page and return the CSRF token of the new session."""
+    code = ""
+    if person.totp_secret:
+        clock = runtime.clock
+        assert isinstance(clock, FixedClock)
+        clock.advance(seconds=30)  # a fresh time step: codes are never accepted twice
+        code = totp.code_at(person.totp_secret, clock.now())
+    response = client.post(
+        "/login",
+        data={"email": person.email, "password": PASSWORD, "totp": code},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    page = client.get("/account")
+    match = CSRF.search(page.text)
+    assert match, "the account page carries the session's CSRF token"
+    return match.group(1)

@@ -1,0 +1,155 @@
+"""Login, logout, password change and TOTP set-up through the pages."""
+
+from __future__ import annotations
+
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from callvault.accounts import totp
+from callvault.clock import FixedClock
+from callvault.runtime import Runtime
+from tests.web.conftest import CSRF, PASSWORD, Person, log_in, make_person
+
+
+@pytest.mark.parametrize(
+    ("role", "home"),
+    [
+        ("dpo", "/dpo"),
+        ("it_admin", "/it"),
+        ("training_manager", "/recordings"),
+        ("qa_manager", "/recordings"),
+        ("agent", "/withdrawal"),
+    ],
+)
+def test_login_sends_each_role_to_its_start_page(
+    client: TestClient, runtime: Runtime, people: dict[str, Person], role: str, home: str
+) -> None:
+    person = people[role]
+    code = ""
+    if person.totp_secret:
+        assert isinstance(runtime.clock, FixedClock)
+        runtime.clock.advance(seconds=30)
+        code = totp.code_at(person.totp_secret, runtime.clock.now())
+    response = client.post(
+        "/login",
+        data={"email": person.email, "password": PASSWORD, "totp": code},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == home
+    assert "httponly" in response.headers["set-cookie"].lower()
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "with_code"),
+    [
+        ("dpo@example.org", "wrong password 123", True),
+        ("dpo@example.org", PASSWORD, False),
+        ("nobody@example.org", PASSWORD, False),
+    ],
+)
+def test_login_refusals_all_read_the_same(
+    client: TestClient,
+    runtime: Runtime,
+    people: dict[str, Person],
+    email: str,
+    password: str,
+    with_code: bool,
+) -> None:
+    code = totp.code_at(people["dpo"].totp_secret or "", runtime.clock.now()) if with_code else ""
+    response = client.post("/login", data={"email": email, "password": password, "totp": code})
+    assert response.status_code == 401
+    assert "Fel e-postadress, lösenord eller kod" in response.text
+
+
+def test_a_page_without_login_redirects_to_the_login_page(client: TestClient) -> None:
+    response = client.get("/account", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/account"
+
+
+def test_logout_ends_the_session_on_the_server(
+    client: TestClient, runtime: Runtime, people: dict[str, Person]
+) -> None:
+    token = log_in(client, runtime, people["agent"])
+    cookie = dict(client.cookies)
+    response = client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 303
+    client.cookies.clear()
+    client.cookies.update(cookie)  # replaying the old cookie must not work
+    assert client.get("/account", follow_redirects=False).status_code == 303
+
+
+def test_a_form_post_without_the_csrf_token_is_refused(
+    client: TestClient, runtime: Runtime, people: dict[str, Person]
+) -> None:
+    log_in(client, runtime, people["agent"])
+    response = client.post("/logout", data={}, follow_redirects=False)
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("new", "confirm", "status", "text"),
+    [
+        ("a brand new passphrase 7", "a brand new passphrase 7", 303, None),
+        ("a brand new passphrase 7", "something else entirely", 422, "inte samma"),
+        ("short", "short", 422, "minst 12 tecken"),
+    ],
+)
+def test_password_change(
+    client: TestClient,
+    runtime: Runtime,
+    people: dict[str, Person],
+    new: str,
+    confirm: str,
+    status: int,
+    text: str | None,
+) -> None:
+    token = log_in(client, runtime, people["qa_manager"])
+    response = client.post(
+        "/account/password",
+        data={
+            "csrf_token": token,
+            "current_password": PASSWORD,
+            "new_password": new,
+            "confirm_password": confirm,
+            "end_other_sessions": "1",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == status
+    if text:
+        assert text in response.text
+
+
+def test_a_new_dpo_must_set_up_totp_and_can_with_the_shown_key(
+    client: TestClient, runtime: Runtime, session: Session
+) -> None:
+    dpo = make_person(session, runtime, "agent", email="new-dpo@example.org")
+    from callvault.accounts.models import Account
+
+    account = session.get(Account, __import__("uuid").UUID(dpo.id))
+    assert account is not None
+    account.role = "dpo"
+    session.flush()
+    response = client.post(
+        "/login", data={"email": dpo.email, "password": PASSWORD}, follow_redirects=False
+    )
+    assert response.headers["location"] == "/account/totp"
+    assert client.get("/account", follow_redirects=False).headers["location"] == "/account/totp"
+    page = client.get("/account/totp")
+    token = CSRF.search(page.text)
+    assert token
+    started = client.post("/account/totp/start", data={"csrf_token": token.group(1)})
+    assert "<svg" in started.text
+    secret = started.text.split('class="secret">', 1)[1].split("<", 1)[0]
+    code = pyotp.TOTP(secret).at(runtime.clock.now())
+    done = client.post(
+        "/account/totp/confirm",
+        data={"csrf_token": token.group(1), "code": code},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == "/dpo?done=totp"
