@@ -279,3 +279,36 @@ def test_call_state_is_keyed_by_a_hash_not_the_call_sid(twilio: Twilio, session:
     state = session.scalars(sa.select(TelephonyCall)).one()
     assert call_sid() not in state.call_key
     assert state.outcome == "refused"
+
+
+def test_uploaded_prompt_audio_is_played_and_its_hash_is_the_evidence(
+    twilio: Twilio, session: Session, runtime: Runtime, version: PolicyVersion
+) -> None:
+    import hashlib
+    import uuid
+
+    from callvault.policy.prompt_audio import upload_prompt_audio
+    from tests.policy.test_prompt_audio import wav
+    from tests.telephony.conftest import PUBLIC_URL
+
+    audio = wav()
+    row = upload_prompt_audio(
+        session,
+        runtime,
+        version,
+        "sv",
+        data=audio,
+        media_type="audio/wav",
+        uploaded_by=uuid.uuid4(),
+    )
+    session.commit()
+    root = twiml(twilio.voice(call_sid()))
+    play = root.find("Gather/Play")
+    assert play is not None and root.find("Gather/Say") is None
+    assert play.text == f"{PUBLIC_URL}/api/v1/policy/prompt-audio/{row.id}"
+    assert twilio.client.get(play.text.removeprefix(PUBLIC_URL)).content == audio
+
+    twilio.press(call_sid(), "1")
+    evidence = session.scalars(sa.select(ConsentEvidence)).one()
+    assert evidence.prompt_sha256 == hashlib.sha256(audio).hexdigest()
+    assert evidence.prompt_version == f"v1/sv/audio/{row.id.hex[:12]}"
