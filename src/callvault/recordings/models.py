@@ -48,6 +48,9 @@ class Recording(Base):
         sa.ForeignKey("policy_versions.id"), index=True
     )
     content_sha256: Mapped[str] = mapped_column(sa.String(64))
+    # Keyed hash of the posted metadata: a repeated ingest must match it to be the same call.
+    metadata_hmac: Mapped[str | None] = mapped_column(sa.String(64))
+    source_format: Mapped[str | None] = mapped_column(sa.String(16))  # wav, flac, ogg, mp3
     expires_at: Mapped[datetime] = mapped_column(index=True)
     state: Mapped[str] = mapped_column(sa.String(16), default=RecordingState.INGESTED)
     created_at: Mapped[datetime]
@@ -70,3 +73,16 @@ class RecordingPurpose(Base):
         sa.ForeignKey("recordings.id", ondelete="CASCADE"), primary_key=True
     )
     purpose_code: Mapped[str] = mapped_column(sa.String(40), primary_key=True, index=True)
+
+
+def _register_sealed_columns() -> None:
+    """`callvault keys rotate` re-seals these under the new key-encryption key."""
+    from callvault.consent.models import ConsentEvidence
+    from callvault.vault.fields import register_sealed_column
+
+    register_sealed_column(Recording.caller_number_enc, CALLER_CONTEXT)
+    register_sealed_column(ConsentEvidence.caller_number_enc, "consent.caller")
+
+
+CALLER_CONTEXT = "recording.caller"
+_register_sealed_columns()

@@ -55,6 +55,17 @@ def fsck(runtime: Runtime, *, repair: bool = False, grace: timedelta = DEFAULT_G
     with transaction(runtime.sessions) as session:
         known = set(session.scalars(sa.select(Artifact.blob_name)).all())
     _check_blobs(runtime, known, report, repair, grace)
+    repaired = [f for f in report.findings if f.repaired]
+    if repaired:
+        from callvault.audit.service import record_isolated
+
+        record_isolated(
+            runtime,
+            actor="system",
+            action="vault.fsck_repair",
+            source="cli",
+            details={"repaired": len(repaired), "kinds": sorted({f.kind for f in repaired})},
+        )
     log.info(
         "fsck_done",
         findings=len(report.findings),
