@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from callvault.audit.chain import (
     checkpoint_message,
 )
 from callvault.audit.signing import CheckpointVerifier
+from callvault.runtime import Runtime
 
 BATCH = 20_000
 MAX_PROBLEMS = 50
@@ -105,6 +107,20 @@ def verify_chain(
     _walk_entries(connection, report, checkpoint_hashes, on_progress, batch_size)
     _check_tail(report, checkpoint_hashes)
     return report
+
+
+@contextmanager
+def verification_connection(runtime: Runtime) -> Iterator[sa.Connection]:
+    """A connection of its own (a repeatable snapshot on PostgreSQL), or the test's shared one."""
+    bind = runtime.sessions.kw.get("bind")
+    if isinstance(bind, sa.Connection):
+        yield bind
+        return
+    with runtime.engine.connect() as connection:
+        try:
+            yield connection
+        finally:
+            connection.rollback()
 
 
 def verify_segment(connection: sa.Connection, start: int, prev_hash: str) -> VerifyReport:
