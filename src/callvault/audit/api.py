@@ -110,7 +110,7 @@ def refusals(
     until: datetime | None = None,
 ) -> list[RefusalRow]:
     """Refused attempts per user and UTC day (default: the last 30 days)."""
-    end = _utc(until) or runtime.clock.now()
+    end = _utc(until) or runtime.clock.now() + timedelta(seconds=1)
     start = _utc(since) or end - timedelta(days=30)
     rows = refusals_by_actor_and_day(session, start, end)
     record(

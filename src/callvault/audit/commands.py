@@ -134,7 +134,7 @@ def tail(
 @audit_app.command("refusals")
 def refusals(
     since: str | None = typer.Option(None, help="ISO time (default: 30 days ago)"),
-    until: str | None = typer.Option(None, help="ISO time (default: now)"),
+    until: str | None = typer.Option(None, help="ISO time, exclusive (default: now)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Refused attempts per user and day (the DPO's list)."""
@@ -143,7 +143,7 @@ def refusals(
     from callvault.runtime import get_runtime
 
     runtime = get_runtime()
-    end = _when(until) or runtime.clock.now()
+    end = _when(until) or runtime.clock.now() + timedelta(seconds=1)
     start = _when(since) or end - timedelta(days=30)
     with transaction(runtime.sessions) as session:
         rows = refusals_by_actor_and_day(session, start, end)
