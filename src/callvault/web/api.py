@@ -9,7 +9,9 @@ from callvault.accounts.service import find_account
 from callvault.deps import SessionDep
 from callvault.web import (
     account_pages,
+    grants_pages,
     policy_pages,
+    withdrawal_pages,
 )
 from callvault.web.forms import Posted, safe_next, text
 from callvault.web.i18n import LANGUAGE_COOKIE, normalise_language
@@ -54,5 +56,5 @@ def choose_language(
     return response
 
 
-for _module in (account_pages, policy_pages):
+for _module in (account_pages, grants_pages, policy_pages, withdrawal_pages):
     router.include_router(_module.router)

@@ -57,3 +57,37 @@ def variant_label(code: str) -> str:
 def flash_message(code: str) -> str:
     """The English msgid for a confirmation code (templates translate it); unknown codes: none."""
     return FLASH_MESSAGES.get(code, "")
+
+
+# Refusals from the service functions, so a page can show them in the reader's language.
+# The msgid is the service's own English message; an unknown message is shown as it is.
+SERVICE_MESSAGES = frozenset(
+    {
+        N_("the DPO cannot grant access to themself"),
+        N_("the grantee is not an active account"),
+        N_("grants go to training managers and quality assurance managers only"),
+        N_("that purpose is not registered in the policy in force"),
+        N_("the variant is pseudonymised or original"),
+        N_("valid_until must be after valid_from"),
+        N_("a grant is valid for at most 90 days"),
+        N_("that grant would already have expired"),
+        N_("a date_range scope needs both date_from and date_until"),
+        N_("date_until must be after date_from"),
+        N_("a recording id is not valid"),
+        N_("give the first and the last day of the grant"),
+        N_("only the data protection officer manages grants"),
+    }
+)
+
+
+def service_message(message: str) -> str:
+    """A service's refusal in the current language when it is a known one."""
+    if message in SERVICE_MESSAGES:
+        return gettext(message)
+    if message.startswith("the purpose ") and "allows only these variants" in message:
+        return gettext(
+            "Training grants may only be pseudonymised; original audio is for quality assurance only."
+        )
+    if message.startswith("a ") and " scope needs its " in message:
+        return gettext("Fill in the field for the chosen scope.")
+    return message

@@ -1,0 +1,47 @@
+"""Withdrawal of consent through the pages: number, confirmation, reference."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from callvault.runtime import Runtime
+from tests.web.conftest import Person, log_in
+
+REFERENCE = re.compile(r'<p class="reference"[^>]*>(W-[0-9A-Z]{4}-[0-9A-Z]{4})</p>')
+
+
+@pytest.mark.parametrize("role", ["agent", "dpo"])
+@pytest.mark.parametrize("number", ["070-123 45 67", "+46 70 123 45 67", "0046701234567"])
+def test_withdrawal_by_number_asks_for_confirmation_then_shows_the_reference(
+    client: TestClient, runtime: Runtime, people: dict[str, Person], role: str, number: str
+) -> None:
+    token = log_in(client, runtime, people[role])
+    check = client.post("/withdrawal", data={"csrf_token": token, "by": "number", "value": number})
+    assert check.status_code == 200
+    assert "+46701234567" in check.text  # the normalised number, to read back to the caller
+    assert REFERENCE.search(check.text) is None  # nothing registered yet
+    done = client.post(
+        "/withdrawal/confirm", data={"csrf_token": token, "by": "number", "value": number}
+    )
+    assert done.status_code == 200
+    assert REFERENCE.search(done.text), "the reference to read to the caller is shown"
+
+
+def test_an_unreadable_number_is_refused_with_a_hint(
+    client: TestClient, runtime: Runtime, people: dict[str, Person]
+) -> None:
+    token = log_in(client, runtime, people["agent"])
+    response = client.post("/withdrawal", data={"csrf_token": token, "by": "number", "value": "x"})
+    assert response.status_code == 422
+    assert "Det är inget telefonnummer" in response.text
+
+
+@pytest.mark.parametrize("role", ["training_manager", "qa_manager", "it_admin"])
+def test_other_roles_may_not_register_withdrawals(
+    client: TestClient, runtime: Runtime, people: dict[str, Person], role: str
+) -> None:
+    log_in(client, runtime, people[role])
+    assert client.get("/withdrawal").status_code == 403
