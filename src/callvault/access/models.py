@@ -1,0 +1,89 @@
+"""Access grants (§6): the DPO's permission for one manager to use certain recordings."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from callvault.db import Base, new_id
+from callvault.recordings.models import Recording
+
+
+class Variant(enum.StrEnum):
+    PSEUDONYMISED = "pseudonymised"
+    ORIGINAL = "original"
+
+
+class ScopeKind(enum.StrEnum):
+    ALL = "all"
+    DATE_RANGE = "date_range"
+    AGENT = "agent"
+    TEAM = "team"
+    RECORDINGS = "recordings"
+
+
+class AccessGrant(Base):
+    """One grant: grantee, purpose, variant, scope and validity. Revoked, never edited."""
+
+    __tablename__ = "access_grants"
+    __table_args__ = (
+        sa.Index("ix_access_grants_grantee_id_valid_until", "grantee_id", "valid_until"),
+        sa.CheckConstraint("valid_until > valid_from", name="valid_period"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    grantee_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("accounts.id"))
+    granted_by: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("accounts.id"))
+    purpose_code: Mapped[str] = mapped_column(sa.String(40))
+    policy_version_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("policy_versions.id"))
+    variant: Mapped[str] = mapped_column(sa.String(16))
+    scope_kind: Mapped[str] = mapped_column(sa.String(16))
+    scope_from: Mapped[datetime | None]  # date_range: started_at >= scope_from
+    scope_until: Mapped[datetime | None]  # date_range: started_at < scope_until
+    scope_agent_id: Mapped[str | None] = mapped_column(sa.String(128))
+    scope_team: Mapped[str | None] = mapped_column(sa.String(128))
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime]
+    allows_download: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("accounts.id"))
+
+    recordings: Mapped[list[AccessGrantRecording]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def recording_ids(self) -> list[uuid.UUID]:
+        return [r.recording_id for r in self.recordings]
+
+    def is_active(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.valid_from <= now < self.valid_until
+
+
+class AccessGrantRecording(Base):
+    """A recording listed by a grant whose scope is `recordings`.
+
+    No foreign key to recordings: deleting a recording (retention, withdrawal) must not depend on
+    grants, and a listed id that no longer exists simply covers nothing.
+    """
+
+    __tablename__ = "access_grant_recordings"
+
+    grant_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("access_grants.id", ondelete="CASCADE"), primary_key=True
+    )
+    recording_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=True)
+
+
+# The listing reads recordings newest first within one grant's scope; these indexes let each
+# grant's branch of the query walk an index in order (see access.service.visible_recordings).
+sa.Index(
+    "ix_recordings_agent_id_started_at_id", Recording.agent_id, Recording.started_at, Recording.id
+)
+sa.Index("ix_recordings_team_started_at_id", Recording.team, Recording.started_at, Recording.id)
