@@ -130,3 +130,18 @@ def twilio(runtime: Runtime, version: PolicyVersion) -> Iterator[Twilio]:
 
     with TestClient(create_app(runtime), base_url=PUBLIC_URL) as client:
         yield Twilio(client)
+
+
+@pytest.fixture(autouse=True)
+def memory_queue() -> Iterator[None]:
+    """Jobs go to an in-memory queue the test drains, never to a queue file."""
+    from callvault.worker.queue import huey
+
+    before = huey.url
+    huey.use("memory://")
+    huey.flush()
+    try:
+        yield
+    finally:
+        huey.flush()
+        huey.use(before)

@@ -10,6 +10,7 @@ attempts the state reads "failed" so the IT dashboard shows it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import uuid
@@ -189,29 +190,79 @@ def ingest_fetched(
     evidence = evidence_for_call(session, job.call_sid)
     if evidence is None:
         raise IntegrityError("the call's consent evidence is gone")
-    meta = IngestMetadata.model_validate(_metadata(runtime, job, evidence))
+    meta = IngestMetadata.model_validate(_metadata(runtime, job, evidence, _channels(media)))
     with media.path.open("rb") as audio:
         result = ingest_recording(session, runtime, audio, meta, actor="system", source="worker")
     recording = session.get(Recording, result.id)
     if recording is None:
         raise IntegrityError("the ingested recording is missing")
-    check_stored(job, media, recording.duration_s, recording.content_sha256)
+    check_duration(job, recording.duration_s)
+    if recording.content_sha256 != media.sha256:
+        raise IntegrityError("the vault hashed other bytes than were downloaded")
+    check_stored_audio(session, runtime, recording.id, media)
     return recording.id
 
 
-def check_stored(
-    job: ProviderRecordingJob, media: FetchedMedia, duration_s: float, content_sha256: str
-) -> None:
-    """The vault holds what was fetched (checksum) and as long as the provider said (duration)."""
-    if content_sha256 != media.sha256:
-        raise IntegrityError("the stored recording's checksum differs from the download")
+def check_duration(job: ProviderRecordingJob, duration_s: float) -> None:
+    """The recording is as long as the provider said (it reports whole seconds)."""
     expected = job.expected_duration_s
     if expected is not None and abs(duration_s - expected) > DURATION_TOLERANCE_S:
         raise IntegrityError("the recording's duration differs from the provider's")
 
 
+def check_stored_audio(
+    session: Session, runtime: Runtime, recording_id: uuid.UUID, media: FetchedMedia
+) -> None:
+    """Decrypt what the vault stored and compare it with the download, before the provider's
+    copy may go: byte for byte if the original format was kept, else sample for sample (the
+    vault stores lossless FLAC)."""
+    from callvault.vault.service import open_artifact
+
+    stored = open_artifact(session, runtime, recording_id, "original")
+    fd, name = tempfile.mkstemp(prefix="stored-", dir=media.path.parent)
+    path = Path(name)
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(fd, "wb") as out:
+            for chunk in stored.iter():
+                out.write(chunk)
+                digest.update(chunk)
+        if digest.hexdigest() == media.sha256:
+            return
+        if pcm_sha256(path) != pcm_sha256(media.path):
+            raise IntegrityError("the stored audio differs from the provider's recording")
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def pcm_sha256(path: Path) -> str:
+    """SHA-256 of the 16-bit samples and the channel count, read in blocks."""
+    import soundfile as sf
+
+    digest = hashlib.sha256()
+    try:
+        with sf.SoundFile(path) as audio:
+            digest.update(f"{audio.channels}:{audio.samplerate}|".encode())
+            for block in audio.blocks(blocksize=65536, dtype="int16", always_2d=True):
+                digest.update(block.tobytes())
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise IntegrityError(
+            f"audio could not be decoded for the check ({type(exc).__name__})"
+        ) from None
+    return digest.hexdigest()
+
+
+def _channels(media: FetchedMedia) -> int | None:
+    import soundfile as sf
+
+    try:
+        return int(sf.info(str(media.path)).channels)
+    except (sf.LibsndfileError, RuntimeError):
+        return None  # the vault's decoder refuses it with a proper error
+
+
 def _metadata(
-    runtime: Runtime, job: ProviderRecordingJob, evidence: ConsentEvidence
+    runtime: Runtime, job: ProviderRecordingJob, evidence: ConsentEvidence, channels: int | None
 ) -> dict[str, object]:
     from callvault.vault.fields import unseal
 
@@ -227,6 +278,8 @@ def _metadata(
         "to": job.called_number,
         "agent": {"id": "telephony", "name": "Telephony"},
         "customer": None,
+        # Twilio's dual-channel <Dial> recording: the caller's leg first, the agent's second.
+        "channel_layout": ["customer", "agent"] if channels == 2 else None,
         "started_at": job.recording_started_at or evidence.given_at,
         "consent": {
             "digit": evidence.digit,
