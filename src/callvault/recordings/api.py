@@ -75,8 +75,8 @@ async def ingest(request: Request, runtime: RuntimeDep, session: SessionDep) -> 
     parser = MultiPartParser(
         request.headers,
         _limited(request, limit),
-        max_files=1,
-        max_fields=1,
+        max_files=2,
+        max_fields=2,
         max_part_size=META_LIMIT,
     )
     try:
@@ -90,7 +90,11 @@ async def ingest(request: Request, runtime: RuntimeDep, session: SessionDep) -> 
             raise InvalidInput("the part `audio` (a file) is missing")
         if meta_part is None:
             raise InvalidInput("the part `meta` (JSON) is missing")
-        raw = await meta_part.read() if isinstance(meta_part, UploadFile) else meta_part
+        raw = (
+            await meta_part.read(META_LIMIT + 1) if isinstance(meta_part, UploadFile) else meta_part
+        )
+        if len(raw) > META_LIMIT:
+            raise TooLarge("the metadata part is too large")
         meta = parse_metadata(raw)
         source = request.client.host if request.client else "unknown"
         result = await run_in_threadpool(

@@ -51,7 +51,9 @@ def fsck(runtime: Runtime, *, repair: bool = False, grace: timedelta = DEFAULT_G
     with transaction(runtime.sessions) as session:
         _check_artifacts(session, runtime, report, repair)
         for module in part_modules("fsck"):
-            report.findings.extend(module.check(session, runtime, repair=repair))
+            part_check = getattr(module, "check", None)  # this module has none of its own
+            if part_check is not None:
+                report.findings.extend(part_check(session, runtime, repair=repair))
     with transaction(runtime.sessions) as session:
         known = set(session.scalars(sa.select(Artifact.blob_name)).all())
     _check_blobs(runtime, known, report, repair, grace)
