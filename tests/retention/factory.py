@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from callvault.consent.models import ConsentEvidence
+from callvault.phone import normalise_e164
 from callvault.policy.models import PolicyVersion
 from callvault.recordings.models import Recording, RecordingPurpose, RecordingState
 from callvault.runtime import Runtime
@@ -50,6 +51,7 @@ class RecordingFactory:
         started = started_at or now - timedelta(days=1)
         call_id = f"CA{uuid.uuid4().hex}"
         keyring = self.runtime.keyring
+        number = normalise_e164(number) if number else None  # as ingest stores it
         evidence = ConsentEvidence(
             call_id=call_id,
             digit="1",

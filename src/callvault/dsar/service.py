@@ -1,0 +1,287 @@
+"""Access requests (§6, GDPR Art. 12(3), 15): open, build the bundle, deliver, close, purge.
+
+Deadline: one month from receipt (Art. 12(3)); the dashboard warns a week before. The bundle is
+stored encrypted in the vault (kind "dsar_bundle", owner = the request id) and shredded 30 days
+after delivery by a periodic job.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import secrets
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.orm import Session
+
+from callvault.accounts.models import Account
+from callvault.db import transaction
+from callvault.dsar.bundle import write_bundle
+from callvault.dsar.gather import gather
+from callvault.dsar.models import DataSubjectRequest, DsarStatus, SubjectKind
+from callvault.errors import Conflict, InvalidInput, NotFound
+from callvault.phone import normalise_e164
+from callvault.runtime import Runtime
+
+if TYPE_CHECKING:
+    from callvault.vault.service import ArtifactReader
+
+log = structlog.get_logger(__name__)
+
+BUNDLE_KIND = "dsar_bundle"
+DUE_SOON = timedelta(days=7)
+KEEP_DELIVERED = timedelta(days=30)
+LANGUAGES = ("sv", "en")
+ACTIVE = (DsarStatus.OPEN.value, DsarStatus.IN_PROGRESS.value)
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_SPOOL = 16 * 1024 * 1024
+
+
+def one_month_after(at: datetime) -> datetime:
+    """The same date next month, or that month's last day if it has no such date."""
+    year, month = (at.year + 1, 1) if at.month == 12 else (at.year, at.month + 1)
+    day = min(at.day, calendar.monthrange(year, month)[1])
+    return at.replace(year=year, month=month, day=day)
+
+
+def _reference() -> str:
+    chars = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    return f"D-{chars[:4]}-{chars[4:]}"
+
+
+def _audit(
+    session: Session,
+    runtime: Runtime,
+    request: DataSubjectRequest,
+    action: str,
+    actor: str,
+    source: str,
+    **details: object,
+) -> None:
+    from callvault.audit.service import record
+
+    record(
+        session,
+        actor=actor,
+        action=action,
+        object_type="dsar",
+        object_id=str(request.id),
+        source=source,
+        details={"subject_kind": request.subject_kind, **details},
+        at=runtime.clock.now(),
+    )
+
+
+def open_request(
+    session: Session,
+    runtime: Runtime,
+    *,
+    number: str | None = None,
+    account_id: uuid.UUID | None = None,
+    language: str = "sv",
+    actor: str,
+    source: str,
+    received_at: datetime | None = None,
+) -> DataSubjectRequest:
+    """Open a request for a caller (by number, any usual form) or an employee (by account)."""
+    from callvault.vault.fields import phone_lookup_hash
+
+    if (number is None) == (account_id is None):
+        raise InvalidInput("give either the caller's number or the employee's account")
+    if language not in LANGUAGES:
+        raise InvalidInput("language must be 'sv' or 'en'")
+    now = runtime.clock.now()
+    received = received_at or now
+    if received > now:
+        raise InvalidInput("a request cannot be received in the future")
+    if account_id is not None and session.get(Account, account_id) is None:
+        raise NotFound("no such account")
+    request = DataSubjectRequest(
+        reference=_reference(),
+        subject_kind=(SubjectKind.CALLER if number is not None else SubjectKind.EMPLOYEE).value,
+        subject_number_hash=(
+            phone_lookup_hash(runtime.keyring, normalise_e164(number)) if number else None
+        ),
+        subject_account_id=account_id,
+        language=language,
+        status=DsarStatus.OPEN.value,
+        received_at=received,
+        deadline_at=one_month_after(received),
+        opened_by=actor,
+        bundle_blobs_pending=[],
+    )
+    session.add(request)
+    session.flush()
+    _audit(session, runtime, request, "dsar.open", actor, source)
+    log.info("dsar_opened", dsar_id=str(request.id), subject_kind=request.subject_kind)
+    return request
+
+
+def get_request(session: Session, request_id: uuid.UUID) -> DataSubjectRequest:
+    request = session.get(DataSubjectRequest, request_id)
+    if request is None:
+        raise NotFound("no such request")
+    return request
+
+
+def list_requests(session: Session, *, status: str | None = None) -> list[DataSubjectRequest]:
+    query = sa.select(DataSubjectRequest).order_by(
+        DataSubjectRequest.deadline_at, DataSubjectRequest.id
+    )
+    if status is not None:
+        query = query.where(DataSubjectRequest.status == status)
+    return list(session.scalars(query))
+
+
+def due_soon(session: Session, now: datetime) -> list[DataSubjectRequest]:
+    """Unanswered requests whose deadline is within a week (or past): the dashboard's warning."""
+    return list(
+        session.scalars(
+            sa.select(DataSubjectRequest)
+            .where(
+                DataSubjectRequest.status.in_(ACTIVE),
+                DataSubjectRequest.deadline_at <= now + DUE_SOON,
+            )
+            .order_by(DataSubjectRequest.deadline_at, DataSubjectRequest.id)
+        )
+    )
+
+
+def is_due_soon(request: DataSubjectRequest, now: datetime) -> bool:
+    return request.status in ACTIVE and request.deadline_at <= now + DUE_SOON
+
+
+@dataclass(frozen=True)
+class BuiltBundle:
+    request_id: uuid.UUID
+    sha256: str
+    size: int
+    files: int
+
+
+def build_bundle(
+    session: Session, runtime: Runtime, request_id: uuid.UUID, *, actor: str, source: str
+) -> BuiltBundle:
+    """Gather everything about the subject and store the ZIP encrypted in the vault.
+
+    Safe to run again: a rebuild replaces the earlier bundle (its blob goes after commit).
+    """
+    from callvault.vault.service import store_artifact
+
+    request = get_request(session, request_id)
+    if request.status not in ACTIVE:
+        raise Conflict("the request is already delivered or closed")
+    now = runtime.clock.now()
+    data = gather(session, request)
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as spool:
+        manifest = write_bundle(session, runtime, data, spool, now=now)
+        size = spool.tell()
+        spool.seek(0)
+        digest = hashlib.sha256()
+
+        def chunks() -> Iterator[bytes]:
+            while block := spool.read(1024 * 1024):
+                digest.update(block)
+                yield block
+
+        store_artifact(session, runtime, request.id, BUNDLE_KIND, chunks(), "application/zip")
+    request.status = DsarStatus.IN_PROGRESS.value
+    request.built_at = now
+    request.bundle_sha256 = digest.hexdigest()
+    request.bundle_size = size
+    _audit(
+        session,
+        runtime,
+        request,
+        "dsar.export",
+        actor,
+        source,
+        recordings=[str(r.id) for r in data.recordings] if data.is_caller else [],
+        files=len(manifest),
+    )
+    log.info("dsar_bundle_built", dsar_id=str(request.id), files=len(manifest), size=size)
+    return BuiltBundle(request.id, request.bundle_sha256, size, len(manifest))
+
+
+def open_bundle(
+    session: Session, runtime: Runtime, request_id: uuid.UUID, *, actor: str, source: str
+) -> ArtifactReader:
+    """A reader of the decrypted bundle (for download); audited. NotFound once purged."""
+    from callvault.vault.service import open_artifact
+
+    request = get_request(session, request_id)
+    if request.bundle_deleted_at is not None or request.built_at is None:
+        raise NotFound("no bundle for this request")
+    reader = open_artifact(session, runtime, request.id, BUNDLE_KIND)
+    _audit(session, runtime, request, "dsar.download", actor, source)
+    return reader
+
+
+def deliver(
+    session: Session, runtime: Runtime, request_id: uuid.UUID, *, actor: str, source: str
+) -> DataSubjectRequest:
+    """Record that the bundle reached the subject; it is kept 30 more days, then shredded."""
+    request = get_request(session, request_id)
+    if request.status == DsarStatus.DELIVERED:
+        return request
+    if request.status != DsarStatus.IN_PROGRESS or request.built_at is None:
+        raise Conflict("build the bundle before delivering it")
+    request.status = DsarStatus.DELIVERED.value
+    request.delivered_at = runtime.clock.now()
+    _audit(session, runtime, request, "dsar.deliver", actor, source)
+    return request
+
+
+def close(
+    session: Session, runtime: Runtime, request_id: uuid.UUID, *, actor: str, source: str
+) -> DataSubjectRequest:
+    """Close the request (answered, or withdrawn by the subject). Closing twice is harmless."""
+    request = get_request(session, request_id)
+    if request.status == DsarStatus.CLOSED:
+        return request
+    request.status = DsarStatus.CLOSED.value
+    request.closed_at = runtime.clock.now()
+    _audit(session, runtime, request, "dsar.close", actor, source)
+    return request
+
+
+def purge_delivered_bundles(runtime: Runtime) -> int:
+    """Shred bundles delivered more than 30 days ago, then delete their blobs.
+
+    Keys go and the blob names are kept on the request in one transaction; the blobs are
+    deleted after it commits, and a crash in between is finished by the next run.
+    """
+    from callvault.vault.service import delete_blobs, shred_owner_keys
+
+    now = runtime.clock.now()
+    with transaction(runtime.sessions) as session:
+        expired = list(
+            session.scalars(
+                sa.select(DataSubjectRequest).where(
+                    DataSubjectRequest.delivered_at <= now - KEEP_DELIVERED,
+                    DataSubjectRequest.bundle_deleted_at.is_(None),
+                )
+            )
+        )
+        for request in expired:
+            request.bundle_blobs_pending = shred_owner_keys(session, request.id)
+            request.bundle_deleted_at = now
+            _audit(session, runtime, request, "dsar.bundle_delete", "system", "worker")
+    with transaction(runtime.sessions) as session:
+        # A handful of requests a month: filtering the JSON list in Python is fine.
+        purged = session.scalars(
+            sa.select(DataSubjectRequest).where(DataSubjectRequest.bundle_deleted_at.is_not(None))
+        )
+        for request in [r for r in purged if r.bundle_blobs_pending]:
+            delete_blobs(runtime, request.bundle_blobs_pending)
+            request.bundle_blobs_pending = []
+    if expired:
+        log.info("dsar_bundles_purged", count=len(expired))
+    return len(expired)

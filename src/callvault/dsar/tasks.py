@@ -1,0 +1,26 @@
+"""DSAR jobs: building a bundle off the request thread, and shredding delivered bundles."""
+
+from __future__ import annotations
+
+import uuid
+
+from huey import crontab
+
+from callvault.db import transaction
+from callvault.dsar.service import build_bundle, purge_delivered_bundles
+from callvault.runtime import get_runtime
+from callvault.worker.queue import huey
+
+
+@huey.task(retries=3, retry_delay=60)  # type: ignore[untyped-decorator]
+def build_dsar_bundle(request_id: str, actor: str) -> None:
+    """Build (or rebuild: it replaces the earlier one) the request's bundle."""
+    runtime = get_runtime()
+    with transaction(runtime.sessions) as session:
+        build_bundle(session, runtime, uuid.UUID(request_id), actor=actor, source="worker")
+
+
+@huey.periodic_task(crontab(minute="17"), retries=2, retry_delay=300)  # type: ignore[untyped-decorator]
+def purge_dsar_bundles() -> None:
+    """Hourly: shred bundles delivered more than 30 days ago."""
+    purge_delivered_bundles(get_runtime())
