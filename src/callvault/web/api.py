@@ -11,6 +11,7 @@ from callvault.web import (
     account_pages,
     grants_pages,
     policy_pages,
+    recording_pages,
     withdrawal_pages,
 )
 from callvault.web.forms import Posted, safe_next, text
@@ -56,5 +57,11 @@ def choose_language(
     return response
 
 
-for _module in (account_pages, grants_pages, policy_pages, withdrawal_pages):
+for _module in (
+    account_pages,
+    grants_pages,
+    policy_pages,
+    recording_pages,
+    withdrawal_pages,
+):
     router.include_router(_module.router)

@@ -86,7 +86,7 @@ def service_message(message: str) -> str:
         return gettext(message)
     if message.startswith("the purpose ") and "allows only these variants" in message:
         return gettext(
-            "Training grants may only be pseudonymised; original audio is for quality assurance only."
+            "Training grants may only be pseudonymised; original audio is for quality assurance only."  # noqa: E501
         )
     if message.startswith("a ") and " scope needs its " in message:
         return gettext("Fill in the field for the chosen scope.")

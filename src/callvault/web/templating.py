@@ -75,6 +75,8 @@ def _environment() -> Environment:
         share=i18n.format_share,
         bytes=i18n.format_bytes,
         duration=i18n.format_duration,
+        purpose_label=purpose_label,
+        variant_label=variant_label,
     )
     env.globals.update(
         role_label=role_label,

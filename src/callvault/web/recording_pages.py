@@ -1,0 +1,394 @@
+"""Recordings for managers (§6): the list their grants cover, and one recording with its consent
+evidence, a waveform player marking masked intervals, and the transcript of the allowed variant.
+
+Every read goes through `callvault.access.service` exactly as the JSON API does; the audio itself
+streams from the access API (`/api/v1/recordings/{id}/audio`, with HTTP Range).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.orm import Session
+
+from callvault.access import service as access
+from callvault.access.api import AUDIO_KINDS, TRANSCRIPT_KINDS, RecordingOut
+from callvault.access.grants import active_grants
+from callvault.accounts.auth import Principal, client_address
+from callvault.consent.models import ConsentEvidence
+from callvault.deps import RuntimeDep, SessionDep
+from callvault.errors import InvalidInput, NotFound
+from callvault.policy.models import PolicyVersion
+from callvault.runtime import Runtime
+from callvault.web.forms import Posted, text
+from callvault.web.grants_pages import day_start, parse_day
+from callvault.web.i18n import gettext, using_language
+from callvault.web.pages import Reviewer
+from callvault.web.templating import language_for, render
+
+router = APIRouter(include_in_schema=False)
+
+REASON_COOKIE = "callvault_reason"
+PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class StatedReason:
+    """The purpose, variant and reason given before the first playback of a login session."""
+
+    purpose: str
+    variant: str
+    reason: str
+
+
+def _reason_signer(runtime: Runtime) -> URLSafeSerializer:
+    return URLSafeSerializer(runtime.settings.session_secret(), salt="callvault.web.reason")
+
+
+def remembered_reason(
+    request: Request, runtime: Runtime, principal: Principal
+) -> StatedReason | None:
+    """The reason stated earlier in this login session (bound to its id), if any."""
+    raw = request.cookies.get(REASON_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = _reason_signer(runtime).loads(raw)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("session") != principal.session_id:
+        return None
+    return StatedReason(str(data["purpose"]), str(data["variant"]), str(data["reason"]))
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+@router.get("/recordings", response_class=HTMLResponse)
+def recordings_page(
+    request: Request, principal: Reviewer, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    """Only what the user's grants cover, newest first, filtered by date, agent and purpose."""
+    query = request.query_params
+    first, last = parse_day(query.get("from", "")), parse_day(query.get("until", ""))
+    filters = access.RecordingFilters(
+        started_from=day_start(first) if first else None,
+        started_until=day_start(last + timedelta(days=1)) if last else None,
+        agent_id=(query.get("agent") or "").strip()[:128] or None,
+        purpose=(query.get("purpose") or "").strip()[:40] or None,
+    )
+    cursor = (query.get("cursor") or "")[:200] or None
+    try:
+        page = access.visible_recordings(
+            session,
+            principal,
+            filters=filters,
+            page=access.PageRequest(PAGE_SIZE, cursor),
+            now=runtime.clock.now(),
+        )
+    except InvalidInput:
+        page = access.visible_recordings(
+            session,
+            principal,
+            filters=filters,
+            page=access.PageRequest(PAGE_SIZE, None),
+            now=runtime.clock.now(),
+        )
+    if page.items:
+        from callvault.audit.service import record
+
+        record(
+            session,
+            actor=principal.actor,
+            action="recording.list",
+            source=client_address(request),
+            details={"count": len(page.items)},
+        )
+    grants = active_grants(session, principal, runtime.clock.now())
+    kept = {k: v for k, v in query.items() if k in ("from", "until", "agent", "purpose") and v}
+    return render(
+        request,
+        "recordings/list.html",
+        {
+            "rows": [RecordingOut.of(item) for item in page.items],
+            "values": kept,
+            "purposes": sorted({g.purpose_code for g in grants}),
+            "has_grants": bool(grants),
+            "next_url": "?" + urlencode({**kept, "cursor": page.next_cursor})
+            if page.next_cursor
+            else None,
+            "first_url": "?" + urlencode(kept) if cursor else None,
+        },
+        principal=principal,
+    )
+
+
+# --- one recording --------------------------------------------------------------------------
+
+
+def _modes(
+    session: Session, runtime: Runtime, principal: Principal, rid: uuid.UUID
+) -> RecordingOut:
+    visible = access.with_access_modes(
+        session, [rid], active_grants(session, principal, runtime.clock.now())
+    )
+    if not visible:
+        raise NotFound(access.NOT_FOUND)
+    return RecordingOut.of(visible[0])
+
+
+def _consent(session: Session, runtime: Runtime, rid: uuid.UUID) -> dict[str, Any] | None:
+    from callvault.recordings.models import Recording
+
+    recording = session.get(Recording, rid)
+    if recording is None or recording.consent_evidence_id is None:
+        return None
+    evidence = session.get(ConsentEvidence, recording.consent_evidence_id)
+    if evidence is None:
+        return None
+    version = session.get(PolicyVersion, evidence.policy_version_id)
+    return {
+        "digit": evidence.digit,
+        "given_at": evidence.given_at,
+        "policy_version": version.number if version else None,
+        "prompt_version": evidence.prompt_version,
+        "prompt_sha256": evidence.prompt_sha256,
+        "language": evidence.language,
+        "source": evidence.source,
+    }
+
+
+def transcript_lines(document: Any) -> list[dict[str, Any]]:
+    """Transcript JSON as lines of {speaker, start, text}; tolerant of the pipeline's shapes."""
+    if isinstance(document, dict):
+        items = document.get("segments") or document.get("lines") or []
+        if not items and isinstance(document.get("text"), str):
+            return [{"speaker": None, "start": None, "text": document["text"]}]
+    elif isinstance(document, list):
+        items = document
+    else:
+        return []
+    lines = []
+    for item in items:
+        if not isinstance(item, dict) or not str(item.get("text", "")).strip():
+            continue
+        speaker = item.get("speaker", item.get("channel"))
+        start = item.get("start")
+        lines.append(
+            {
+                "speaker": speaker,
+                "start": float(start) if isinstance(start, int | float) else None,
+                "text": str(item["text"]).strip(),
+            }
+        )
+    return lines
+
+
+def masked_intervals(document: Any) -> list[dict[str, float]]:
+    """Only the times of the masked intervals (never what was said there), merged and sorted."""
+    if isinstance(document, dict):
+        items = next(
+            (document[k] for k in ("masked", "intervals", "spans", "detections") if k in document),
+            [],
+        )
+    elif isinstance(document, list):
+        items = document
+    else:
+        items = []
+    spans = sorted(
+        (float(i["start"]), float(i["end"]))
+        for i in items
+        if isinstance(i, dict)
+        and isinstance(i.get("start"), int | float)
+        and isinstance(i.get("end"), int | float)
+        and i["end"] > i["start"]
+    )
+    merged: list[list[float]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [{"start": round(s, 2), "end": round(e, 2)} for s, e in merged]
+
+
+def _read_json(session: Session, runtime: Runtime, rid: uuid.UUID, kind: str) -> Any:
+    from callvault.vault.service import has_artifact, open_artifact
+
+    if not has_artifact(session, rid, kind):
+        return None
+    return json.loads(open_artifact(session, runtime, rid, kind).read())
+
+
+def _recording_page(
+    request: Request,
+    principal: Principal,
+    session: Session,
+    runtime: Runtime,
+    rid: uuid.UUID,
+    *,
+    stated: StatedReason | None,
+    problems: list[str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    metadata = _modes(session, runtime, principal, rid)
+    playback: dict[str, Any] | None = None
+    if stated is not None:
+        from callvault.vault.service import has_artifact
+
+        transcript = _read_json(session, runtime, rid, TRANSCRIPT_KINDS[stated.variant])
+        query = urlencode(
+            {"variant": stated.variant, "purpose": stated.purpose, "reason": stated.reason}
+        )
+        playback = {
+            "stated": stated,
+            "audio_url": f"/api/v1/recordings/{rid}/audio?{query}",
+            "has_audio": has_artifact(session, rid, AUDIO_KINDS[stated.variant]),
+            "transcript": transcript_lines(transcript) if transcript is not None else None,
+            "masked": masked_intervals(_read_json(session, runtime, rid, "detections"))
+            if stated.variant == "pseudonymised"
+            else [],
+        }
+    modes = metadata.access
+    return render(
+        request,
+        "recordings/detail.html",
+        {
+            "rec": metadata,
+            "consent": _consent(session, runtime, rid),
+            "playback": playback,
+            "masked_json": json.dumps(playback["masked"]) if playback else "[]",
+            "purposes": sorted({m.purpose for m in modes}),
+            "variants": [
+                v for v in ("pseudonymised", "original") if v in {m.variant for m in modes}
+            ],
+            "problems": problems or [],
+            "values": {
+                "purpose": stated.purpose if stated else "",
+                "variant": stated.variant if stated else "pseudonymised",
+                "reason": stated.reason if stated else "",
+            },
+        },
+        principal=principal,
+        status_code=status_code,
+    )
+
+
+def _usable(stated: StatedReason | None, metadata: RecordingOut) -> bool:
+    return stated is not None and any(
+        m.purpose == stated.purpose and m.variant == stated.variant for m in metadata.access
+    )
+
+
+@router.get("/recordings/{recording_id}", response_class=HTMLResponse)
+def recording_page(
+    recording_id: str,
+    request: Request,
+    principal: Reviewer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> Response:
+    """Unknown ids and ids outside one's grants give the same "not found" (and are audited)."""
+    access.authorize(
+        session,
+        runtime,
+        principal,
+        recording_id,
+        variant=None,
+        purpose=None,
+        reason=None,
+        action="recording.view",
+        source=client_address(request),
+    )
+    rid = uuid.UUID(recording_id)
+    stated = remembered_reason(request, runtime, principal)
+    if not _usable(stated, _modes(session, runtime, principal, rid)):
+        stated = None
+    if stated is not None:
+        access.authorize(
+            session,
+            runtime,
+            principal,
+            rid,
+            variant=stated.variant,
+            purpose=stated.purpose,
+            reason=stated.reason,
+            action="recording.transcript",
+            source=client_address(request),
+        )
+    return _recording_page(request, principal, session, runtime, rid, stated=stated)
+
+
+@router.post("/recordings/{recording_id}/reason", response_class=HTMLResponse)
+def state_reason(
+    recording_id: str,
+    request: Request,
+    principal: Reviewer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    form: Posted,
+) -> Response:
+    """The reason asked before the first playback of the session; checked by the access rules."""
+    stated = StatedReason(
+        purpose=text(form, "purpose")[:40],
+        variant=text(form, "variant")[:16],
+        reason=" ".join(text(form, "reason").split())[:500],
+    )
+    try:
+        access.authorize(
+            session,
+            runtime,
+            principal,
+            recording_id,
+            variant=stated.variant,
+            purpose=stated.purpose,
+            reason=stated.reason,
+            action="recording.transcript",
+            source=client_address(request),
+        )
+    except InvalidInput as exc:
+        session.rollback()
+        with using_language(language_for(request, principal)):
+            if "reason" in exc.message:
+                problem = gettext("Give a reason of at least 10 characters.")
+            elif "purpose" in exc.message:
+                problem = gettext("Choose the purpose of this access.")
+            else:
+                problem = gettext("Choose the variant your grant allows.")
+        rid = uuid.UUID(recording_id)
+        return _recording_page(
+            request,
+            principal,
+            session,
+            runtime,
+            rid,
+            stated=None,
+            problems=[problem],
+            status_code=422,
+        )
+    rid = uuid.UUID(recording_id)
+    response = _recording_page(request, principal, session, runtime, rid, stated=stated)
+    response.set_cookie(
+        REASON_COOKIE,
+        _reason_signer(runtime).dumps(
+            {
+                "session": principal.session_id,
+                "purpose": stated.purpose,
+                "variant": stated.variant,
+                "reason": stated.reason,
+            }
+        ),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/recordings",
+    )
+    return response

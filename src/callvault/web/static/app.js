@@ -1,0 +1,74 @@
+/* callvault pages: charts and the waveform player. Everything works without this file too:
+   charts have tables, the player is a native <audio controls>. */
+(function () {
+  "use strict";
+
+  function drawCharts() {
+    if (typeof window.Chart === "undefined") return;
+    document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      var spec;
+      try { spec = JSON.parse(canvas.getAttribute("data-chart")); } catch (e) { return; }
+      var palette = ["#1b6e2d", "#a4161a", "#4a5360", "#0b4f8a", "#7a4b00"];
+      spec.data.datasets.forEach(function (set, i) {
+        set.backgroundColor = set.backgroundColor || palette[i % palette.length];
+        set.borderColor = set.borderColor || palette[i % palette.length];
+      });
+      new window.Chart(canvas, {
+        type: spec.type || "bar",
+        data: spec.data,
+        options: {
+          responsive: true,
+          maintainAspectRatio: false,
+          animation: false,
+          scales: spec.stacked ? { x: { stacked: true }, y: { stacked: true, beginAtZero: true } }
+                               : { y: { beginAtZero: true } },
+          plugins: { legend: { position: "bottom" } }
+        }
+      });
+    });
+  }
+
+  function startPlayers() {
+    if (typeof window.WaveSurfer === "undefined") return;
+    document.querySelectorAll("[data-player]").forEach(function (box) {
+      var audio = box.querySelector("audio");
+      var container = box.querySelector(".waveform");
+      var masked = [];
+      try { masked = JSON.parse(box.getAttribute("data-masked") || "[]"); } catch (e) { masked = []; }
+      var plugins = [];
+      var regions = null;
+      if (window.WaveSurfer.Regions) {
+        regions = window.WaveSurfer.Regions.create();
+        plugins.push(regions);
+      }
+      var player = window.WaveSurfer.create({
+        container: container,
+        media: audio,
+        url: box.getAttribute("data-src"),
+        height: 96,
+        waveColor: "#4a5360",
+        progressColor: "#0b4f8a",
+        cursorColor: "#1b1f24",
+        normalize: true,
+        plugins: plugins
+      });
+      player.on("decode", function () {
+        if (!regions) return;
+        var label = box.getAttribute("data-masked-label") || "masked";
+        masked.forEach(function (m) {
+          regions.addRegion({
+            start: m.start, end: m.end, drag: false, resize: false,
+            color: "rgba(164, 22, 26, 0.30)", content: label
+          });
+        });
+        box.setAttribute("data-waveform", "ready");
+      });
+      player.on("error", function () { box.setAttribute("data-waveform", "failed"); });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    drawCharts();
+    startPlayers();
+  });
+})();

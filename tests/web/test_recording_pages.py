@@ -1,0 +1,176 @@
+"""Recordings through the pages: only what grants cover, the reason before playback, the
+transcript of the allowed variant, and "not found" for everything else."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from callvault.access.grants import GrantScope, create_grant
+from callvault.access.models import ScopeKind
+from callvault.accounts.auth import Principal
+from callvault.audit.models import AuditEntry
+from callvault.policy.models import PolicyVersion
+from callvault.runtime import Runtime
+from callvault.web.recording_pages import masked_intervals, transcript_lines
+from tests.web.conftest import Person, log_in
+from tests.web.seed import add_recording
+
+
+@pytest.fixture
+def calls(
+    session: Session, runtime: Runtime, policy_version: PolicyVersion
+) -> dict[str, uuid.UUID]:
+    runtime.keyring.ensure()
+    now = runtime.clock.now()
+    return {
+        "team1": add_recording(
+            session, runtime, call_id="CA-web-1", started_at=now - timedelta(days=2)
+        ),
+        "team2": add_recording(
+            session,
+            runtime,
+            call_id="CA-web-2",
+            started_at=now - timedelta(days=1),
+            team="support-2",
+            agent_id="agent-008",
+            caller="+46709876543",
+            seed=1,
+        ),
+    }
+
+
+def grant(
+    session: Session,
+    runtime: Runtime,
+    dpo: Person,
+    grantee: Person,
+    *,
+    purpose: str,
+    variant: str,
+    scope: GrantScope,
+) -> None:
+    principal = Principal(kind="account", id=uuid.UUID(dpo.id), role="dpo", session_id=None)
+    now = runtime.clock.now()
+    create_grant(
+        session,
+        runtime,
+        principal,
+        grantee_id=uuid.UUID(grantee.id),
+        purpose=purpose,
+        variant=variant,
+        scope=scope,
+        valid_from=now - timedelta(hours=1),
+        valid_until=now + timedelta(days=7),
+        source="test",
+    )
+    session.flush()
+
+
+def test_a_training_manager_sees_only_recordings_in_scope_and_only_pseudonymised(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    calls: dict[str, uuid.UUID],
+) -> None:
+    grant(
+        session, runtime, people["dpo"], people["training_manager"],
+        purpose="training", variant="pseudonymised",
+        scope=GrantScope(ScopeKind.TEAM, team="support-1"),
+    )  # fmt: skip
+    token = log_in(client, runtime, people["training_manager"])
+    listing = client.get("/recordings")
+    assert str(calls["team1"]) in listing.text
+    assert str(calls["team2"]) not in listing.text
+    assert "agent-007" not in listing.text  # agent ids only under an original grant
+    page = client.get(f"/recordings/{calls['team1']}")
+    assert "Ange ett skäl" not in page.text and 'name="reason"' in page.text
+    options = re.findall(r'<option value="(\w+)"', page.text.split('id="f-variant"')[1])[:2]
+    assert options == ["pseudonymised"]
+    shown = client.post(
+        f"/recordings/{calls['team1']}/reason",
+        data={
+            "csrf_token": token,
+            "purpose": "training",
+            "variant": "pseudonymised",
+            "reason": "Introduktion för nya medarbetare",
+        },
+    )
+    assert shown.status_code == 200
+    assert "[NAMN]" in shown.text and "Kalle Exempel" not in shown.text
+    assert "variant=pseudonymised" in shown.text
+    assert client.get(f"/recordings/{calls['team2']}").status_code == 404
+
+
+def test_the_reason_is_asked_once_per_session_and_must_be_ten_characters(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    calls: dict[str, uuid.UUID],
+) -> None:
+    grant(
+        session, runtime, people["dpo"], people["qa_manager"],
+        purpose="quality_assurance", variant="original", scope=GrantScope(ScopeKind.ALL),
+    )  # fmt: skip
+    token = log_in(client, runtime, people["qa_manager"])
+    short = client.post(
+        f"/recordings/{calls['team1']}/reason",
+        data={"csrf_token": token, "purpose": "quality_assurance", "variant": "original",
+              "reason": "kort"},
+    )  # fmt: skip
+    assert short.status_code == 422
+    assert "minst 10 tecken" in short.text
+    client.post(
+        f"/recordings/{calls['team1']}/reason",
+        data={"csrf_token": token, "purpose": "quality_assurance", "variant": "original",
+              "reason": "Klagomålsärende 2026-17"},
+    )  # fmt: skip
+    other = client.get(f"/recordings/{calls['team2']}")
+    assert "<audio" in other.text, "the reason of this session is used again"
+    assert "jag heter Kalle Exempel" in other.text  # the original transcript, as granted
+    reasons = session.query(AuditEntry).filter(AuditEntry.action == "recording.transcript").all()
+    assert {e.reason for e in reasons} == {"quality_assurance: Klagomålsärende 2026-17"}
+
+
+def test_a_direct_url_outside_ones_grants_reads_the_same_as_an_unknown_id(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    calls: dict[str, uuid.UUID],
+) -> None:
+    log_in(client, runtime, people["qa_manager"])
+    forbidden = client.get(f"/recordings/{calls['team1']}")
+    unknown = client.get(f"/recordings/{uuid.uuid4()}")
+    assert forbidden.status_code == unknown.status_code == 404
+    assert "Hittades inte" in forbidden.text
+    # That the DPO then sees the refused attempt needs real commits: the browser flow checks it.
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ({"spans": [{"start": 2.0, "end": 3.0}, {"start": 1.0, "end": 2.5}]}, [(1.0, 3.0)]),
+        ([{"start": 0.5, "end": 0.7, "text": "Kalle"}], [(0.5, 0.7)]),
+        ({"spans": [{"start": 2.0, "end": 1.0}]}, []),
+        (None, []),
+    ],
+)
+def test_masked_intervals_carry_only_times(
+    document: object, expected: list[tuple[float, float]]
+) -> None:
+    intervals = masked_intervals(document)
+    assert [(i["start"], i["end"]) for i in intervals] == expected
+    assert all(set(i) == {"start", "end"} for i in intervals)
+
+
+def test_transcript_lines_read_segments() -> None:
+    doc = {"segments": [{"channel": 1, "start": 1.5, "text": " Hej "}, {"text": ""}]}
+    assert transcript_lines(doc) == [{"speaker": 1, "start": 1.5, "text": "Hej"}]
