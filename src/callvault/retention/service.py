@@ -114,24 +114,35 @@ def count_unfinished(session: Session) -> int:
 def _claim(session: Session, condition: sa.ColumnElement[bool], limit: int | None) -> list[Any]:
     """Move live recordings matching `condition` to "deleting"; returns the claimed rows.
 
-    One UPDATE ... RETURNING, so two sweepers never claim the same recording; on PostgreSQL the
-    candidates are locked with SKIP LOCKED so concurrent sweepers take different batches.
+    One UPDATE ... RETURNING per live state, so two sweepers never claim the same recording; on
+    PostgreSQL the candidates are locked with SKIP LOCKED so concurrent sweepers take different
+    batches. With a limit, candidates are taken per state in `expires_at` order, which the
+    (state, expires_at) index gives without sorting: a batch costs the same however many
+    recordings the store holds.
     """
-    candidates = sa.select(Recording.id).where(Recording.state.in_(LIVE_STATES), condition)
-    if limit is not None:
-        candidates = candidates.order_by(Recording.expires_at, Recording.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    stmt = (
-        sa.update(Recording)
-        .where(Recording.id.in_(candidates.scalar_subquery()), Recording.state.in_(LIVE_STATES))
-        .values(state=RecordingState.DELETING.value)
-        .returning(
-            Recording.id, Recording.expires_at, Recording.call_id, Recording.consent_evidence_id
+    rows: list[Any] = []
+    for state in LIVE_STATES:
+        candidates = sa.select(Recording.id).where(Recording.state == state, condition)
+        if limit is not None:
+            if len(rows) >= limit:
+                break
+            candidates = candidates.order_by(Recording.expires_at).limit(limit - len(rows))
+        if session.get_bind().dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        stmt = (
+            sa.update(Recording)
+            .where(Recording.id.in_(candidates.scalar_subquery()), Recording.state == state)
+            .values(state=RecordingState.DELETING.value)
+            .returning(
+                Recording.id,
+                Recording.expires_at,
+                Recording.call_id,
+                Recording.consent_evidence_id,
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    )
-    return list(session.execute(stmt).all())
+        rows.extend(session.execute(stmt).all())
+    return rows
 
 
 def begin_deletion(
@@ -262,6 +273,7 @@ def finish_deletions(
     recordings "deleted" and the receipts done. Every step is idempotent.
     """
     from callvault.vault import service as vault
+    from callvault.vault.models import Artifact
 
     finished = blobs = 0
     after: tuple[datetime, uuid.UUID] | None = None
@@ -283,7 +295,15 @@ def finish_deletions(
             if not receipts:
                 break
             after = (receipts[-1].due_at, receipts[-1].id)
-            for receipt in receipts:
+            # Usually none: one query finds the owners that still have a key, if any.
+            still_keyed = set(
+                session.scalars(
+                    sa.select(Artifact.owner_id).where(
+                        Artifact.owner_id.in_([r.recording_id for r in receipts])
+                    )
+                )
+            )
+            for receipt in (r for r in receipts if r.recording_id in still_keyed):
                 late = vault.shred_owner_keys(session, receipt.recording_id)
                 if late:
                     receipt.pending_blobs = sorted(set(receipt.pending_blobs) | set(late))
