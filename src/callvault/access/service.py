@@ -152,7 +152,7 @@ def visible_recordings(
     *,
     filters: RecordingFilters | None = None,
     page: PageRequest | None = None,
-    now: datetime,
+    now: datetime | None = None,
 ) -> Page:
     """The recordings the principal's active grants cover, newest first, one page at a time.
 
@@ -162,6 +162,10 @@ def visible_recordings(
     """
     filters = filters or RecordingFilters()
     page = page or PageRequest()
+    if now is None:
+        from callvault.runtime import get_runtime
+
+        now = get_runtime().clock.now()
     limit = max(1, min(page.limit, MAX_PAGE))
     grants = active_grants(session, principal, now)
     if filters.purpose:

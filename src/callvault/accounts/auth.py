@@ -128,16 +128,23 @@ async def optional_principal(request: Request) -> Principal | None:
 
 
 async def enrolling_principal(request: Request) -> Principal:
-    """Like `current_principal`, but also lets in a session that must still enrol TOTP."""
+    """A signed-in person, also one whose session must still enrol TOTP (account pages only).
+
+    Service tokens are refused here: they have no session, password or second factor.
+    """
     principal = await _resolve(request)
     if principal is None:
         raise AuthenticationFailed("sign in first")
+    if principal.kind != "account":
+        raise PermissionDenied("only a signed-in person can do this")
     return principal
 
 
 async def current_principal(request: Request) -> Principal:
     """The signed-in principal; 401 without one, 403 while a mandatory second factor is missing."""
-    principal = await enrolling_principal(request)
+    principal = await _resolve(request)
+    if principal is None:
+        raise AuthenticationFailed("sign in first")
     if principal.second_factor_pending:
         raise SecondFactorRequired(
             "your role requires a second factor: enrol TOTP at /api/v1/account/totp first"
