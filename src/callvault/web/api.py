@@ -9,6 +9,8 @@ from callvault.accounts.service import find_account
 from callvault.deps import SessionDep
 from callvault.web import (
     account_pages,
+    admin_pages,
+    dashboard_pages,
     grants_pages,
     policy_pages,
     recording_pages,
@@ -59,6 +61,8 @@ def choose_language(
 
 for _module in (
     account_pages,
+    admin_pages,
+    dashboard_pages,
     grants_pages,
     policy_pages,
     recording_pages,

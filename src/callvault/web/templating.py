@@ -77,6 +77,7 @@ def _environment() -> Environment:
         duration=i18n.format_duration,
         purpose_label=purpose_label,
         variant_label=variant_label,
+        role_option=lambda role: (role, role_label(role)),
     )
     env.globals.update(
         role_label=role_label,
