@@ -72,19 +72,21 @@ def encrypt_stream(
     aad = header + context
     aead = AESGCM(key)
     yield header
-    pending = bytearray()
+    pending = b""
     index = 0
     total = 0
     for chunk in chunks:
-        pending += chunk
         total += len(chunk)
+        data = memoryview(pending + chunk if pending else chunk)
+        at = 0
         # Keep at least one byte back: only the last segment may carry the final flag.
-        while len(pending) > segment_size:
-            segment = bytes(pending[:segment_size])
-            del pending[:segment_size]
+        while len(data) - at > segment_size:
+            segment = data[at : at + segment_size]
             yield aead.encrypt(_nonce(nonce_prefix, index, False), segment, aad)
+            at += segment_size
             index += 1
-    yield aead.encrypt(_nonce(nonce_prefix, index, True), bytes(pending), aad)
+        pending = bytes(data[at:])
+    yield aead.encrypt(_nonce(nonce_prefix, index, True), pending, aad)
     if counter is not None:
         counter[0] = total
 

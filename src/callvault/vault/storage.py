@@ -20,6 +20,7 @@ from callvault.errors import ConfigurationError, InvalidInput, NotFound, Storage
 log = structlog.get_logger(__name__)
 
 READ_CHUNK = 1024 * 1024
+WRITE_BUFFER = 1024 * 1024
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{7,127}$")
 
 
@@ -93,10 +94,12 @@ class FileBlobStore:
             raise StorageError(f"cannot write blob ({exc.strerror})") from None
         size = 0
         try:
-            with os.fdopen(fd, "wb", buffering=0) as out:
+            # Segments are small; a large buffer turns them into few, large writes.
+            with os.fdopen(fd, "wb", buffering=WRITE_BUFFER) as out:
                 for chunk in chunks:
                     out.write(chunk)
                     size += len(chunk)
+                out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, path)
             _fsync_dir(path.parent)

@@ -1,0 +1,1 @@
+"""Measurements of callvault (not tests): run each as `python -m benchmarks.<name>`."""
