@@ -29,7 +29,7 @@ class PurposeSpec(BaseModel):
     @field_validator("variants")
     @classmethod
     def _distinct_in_order(cls, value: list[Variant]) -> list[Variant]:
-        return sorted(set(value), key=VARIANTS.index)  # type: ignore[arg-type]
+        return sorted(set(value), key=VARIANTS.index)
 
     @model_validator(mode="after")
     def _training_is_pseudonymised(self) -> PurposeSpec:

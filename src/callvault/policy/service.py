@@ -6,7 +6,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 import structlog
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from callvault.errors import ConfigurationError, InvalidInput, NotFound
 from callvault.policy.models import PolicyPurpose, PolicyVersion
@@ -17,14 +17,20 @@ from callvault.runtime import Runtime
 log = structlog.get_logger(__name__)
 
 
-def version_in_force(session: Session, at: datetime) -> PolicyVersion:
-    """The newest approved version effective at `at`."""
-    version = session.scalar(
+def version_in_force(
+    session: Session, at: datetime, *, with_purposes: bool = True
+) -> PolicyVersion:
+    """The newest approved version effective at `at` (purposes loaded unless told not to:
+    the IVR's hot path needs only the prompts)."""
+    query = (
         sa.select(PolicyVersion)
         .where(PolicyVersion.effective_from <= at)
         .order_by(PolicyVersion.effective_from.desc(), PolicyVersion.number.desc())
         .limit(1)
     )
+    if not with_purposes:
+        query = query.options(lazyload(PolicyVersion.purposes))
+    version = session.scalar(query)
     if version is None:
         raise ConfigurationError("no policy version is in force; run `callvault init`")
     return version

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 import structlog
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from callvault.consent.service import prompt_sha256, record_consent, record_outcome
 from callvault.errors import InvalidInput, InvalidPhoneNumber
@@ -45,6 +45,18 @@ class IncomingCall:
     request_token: str | None = None  # I-Twilio-Idempotency-Token: the same on a retry
 
 
+def write_intent(session: Session) -> None:
+    """On SQLite, take the write lock before the first read of a read-then-write transaction.
+
+    A deferred SQLite transaction that reads and then writes fails at once with "database is
+    locked" when another connection committed in between (WAL snapshot); taking the lock first
+    makes concurrent webhooks queue on the busy timeout instead. PostgreSQL needs nothing.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite":
+        session.execute(sa.text("UPDATE telephony_calls SET failures = failures WHERE 1 = 0"))
+
+
 def call_key(runtime: Runtime, call_sid: str) -> str:
     """A keyed hash of the CallSid: the call state never names the provider's call."""
     key = runtime.keyring.lookup_key()
@@ -57,6 +69,7 @@ def answer_call(
     """POST /voice: the consent prompt, or the withdrawal line's confirmation."""
     if language not in LANGUAGES:
         raise InvalidInput("language must be sv or en")
+    write_intent(session)
     state = _find(session, runtime, call.call_sid)
     if state is None:
         line = LINE_WITHDRAWAL if _is_withdrawal_line(runtime, call.called) else LINE_CONSENT
@@ -68,6 +81,7 @@ def answer_call(
 
 def handle_choice(session: Session, runtime: Runtime, call: IncomingCall) -> str:
     """POST /consent: 1 consents, 2 refuses, 9 withdraws; anything else counts as a failure."""
+    write_intent(session)
     state = _find(session, runtime, call.call_sid, lock=True)
     if state is None:  # the call state was lost (or /voice never reached us): begin it now
         state = _start(session, runtime, call, "sv", LINE_CONSENT)
@@ -76,8 +90,7 @@ def handle_choice(session: Session, runtime: Runtime, call: IncomingCall) -> str
     if call.request_token and call.request_token == state.last_request_token:
         return _replay(session, runtime, state)  # the provider retried the same request
     state.last_request_token = call.request_token
-    version = session.get(PolicyVersion, state.policy_version_id)
-    assert version is not None  # noqa: S101  (foreign key)
+    version = _version(session, state.policy_version_id)
     digit = (call.digits or "").strip()[:1]
     now = runtime.clock.now()
     state.updated_at = now
@@ -137,8 +150,7 @@ def _prompt_twiml(session: Session, runtime: Runtime, state: TelephonyCall) -> s
         base = runtime.settings.public_url.rstrip("/")
         url = f"{base}/api/v1/policy/prompt-audio/{state.prompt_audio_id}"
         return twiml.prompt(language=state.language, text=None, audio_url=url)
-    version = session.get(PolicyVersion, state.policy_version_id)
-    assert version is not None  # noqa: S101
+    version = _version(session, state.policy_version_id)
     return twiml.prompt(
         language=state.language, text=_prompt_text(version, state.language), audio_url=None
     )
@@ -173,8 +185,7 @@ def _withdraw(
     if number is not None:
         receipt = withdraw(session, runtime, number=number, actor="system", channel="ivr")
         state.withdrawal_reference = receipt.reference
-    version = session.get(PolicyVersion, state.policy_version_id)
-    assert version is not None  # noqa: S101
+    version = _version(session, state.policy_version_id)
     _finish(session, runtime, state, version, CallOutcome.WITHDRAWN)
     session.flush()
     log.info(
@@ -230,7 +241,7 @@ def _start(
     session: Session, runtime: Runtime, call: IncomingCall, language: str, line: str
 ) -> TelephonyCall:
     now = runtime.clock.now()
-    version = version_in_force(session, now)
+    version = version_in_force(session, now, with_purposes=False)
     audio = current_prompt_audio(session, version.id, language) if line == LINE_CONSENT else None
     state = TelephonyCall(
         call_key=call_key(runtime, call.call_sid),
@@ -265,6 +276,13 @@ def _find(
     if lock:
         query = query.with_for_update()
     return session.scalar(query)
+
+
+def _version(session: Session, version_id: uuid.UUID) -> PolicyVersion:
+    """The call's policy version without its purposes (the IVR needs only the prompts)."""
+    version = session.get(PolicyVersion, version_id, options=[lazyload(PolicyVersion.purposes)])
+    assert version is not None  # noqa: S101  (foreign key)
+    return version
 
 
 def _prompt_text(version: PolicyVersion, language: str) -> str:

@@ -14,7 +14,7 @@ from callvault.worker.queue import every_minutes, huey
 log = structlog.get_logger(__name__)
 
 
-@huey.task()
+@huey.task()  # type: ignore[untyped-decorator]
 def transfer_recording(job_id: str) -> None:
     """One pass over the job; if it failed, the next pass is scheduled with backoff.
 
@@ -26,7 +26,7 @@ def transfer_recording(job_id: str) -> None:
         transfer_recording.schedule((job_id,), delay=result.retry_in)
 
 
-@huey.periodic_task(every_minutes(5))
+@huey.periodic_task(every_minutes(5))  # type: ignore[untyped-decorator]
 def sweep_recording_transfers() -> None:
     """Queue every unfinished transfer whose next attempt is due."""
     runtime = get_runtime()
@@ -38,7 +38,7 @@ def sweep_recording_transfers() -> None:
         log.info("provider_transfers_requeued", count=len(due))
 
 
-@huey.periodic_task(every_minutes(60))
+@huey.periodic_task(every_minutes(60))  # type: ignore[untyped-decorator]
 def purge_telephony_state() -> None:
     """Call states after two days, finished transfer jobs after thirty."""
     runtime = get_runtime()

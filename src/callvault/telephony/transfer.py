@@ -28,7 +28,7 @@ from callvault.consent.service import evidence_for_call
 from callvault.db import transaction
 from callvault.errors import CallvaultError, IntegrityError, InvalidInput
 from callvault.runtime import Runtime
-from callvault.telephony.ivr import call_key
+from callvault.telephony.ivr import call_key, write_intent
 from callvault.telephony.models import DONE_STATES, JobState, ProviderRecordingJob, TelephonyCall
 from callvault.telephony.provider import PROVIDER_ID, FetchedMedia, TelephonyProvider, provider_for
 
@@ -81,6 +81,7 @@ def register_recording(
         # "failed"/"absent": the provider has nothing to fetch; nothing to keep either.
         log.warning("provider_recording_not_completed", status=status[:20])
         return None
+    write_intent(session)
     existing = session.scalar(
         sa.select(ProviderRecordingJob).where(ProviderRecordingJob.recording_sid == recording_sid)
     )
@@ -294,16 +295,17 @@ def _metadata(
 def _claim(runtime: Runtime, job_id: uuid.UUID) -> bool:
     """Take the job for one pass; False if it is done or another worker holds it."""
     now = runtime.clock.now()
-    table = ProviderRecordingJob.__table__
+    job = ProviderRecordingJob
     with transaction(runtime.sessions) as session:
         claimed = session.execute(
-            sa.update(table)
+            sa.update(job)
             .where(
-                table.c.id == job_id,
-                table.c.state.not_in([s.value for s in DONE_STATES]),
-                sa.or_(table.c.leased_until.is_(None), table.c.leased_until < now),
+                job.id == job_id,
+                job.state.not_in([s.value for s in DONE_STATES]),
+                sa.or_(job.leased_until.is_(None), job.leased_until < now),
             )
             .values(leased_until=now + LEASE)
+            .execution_options(synchronize_session=False)
         )
         return bool(claimed.rowcount)  # type: ignore[attr-defined]
 
@@ -354,6 +356,7 @@ def _error_code(exc: CallvaultError) -> str:
 
 
 def _job(session: Session, job_id: uuid.UUID) -> ProviderRecordingJob:
+    write_intent(session)  # every job transaction writes the job row
     job = session.get(ProviderRecordingJob, job_id)
     if job is None:
         raise InvalidInput("no such provider recording job")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 CONSENT_PATH = "/telephony/twilio/consent"
@@ -48,8 +50,12 @@ def spell(reference: str) -> str:
     return " ".join(ch for ch in reference.upper() if ch.isalnum())
 
 
+@lru_cache(maxsize=64)
 def prompt(*, language: str, text: str | None, audio_url: str | None) -> str:
-    """The consent prompt inside a one-digit Gather; silence falls through to the same action."""
+    """The consent prompt inside a one-digit Gather; silence falls through to the same action.
+
+    Cached: a version's prompt never changes, and it is the hottest answer of a busy line.
+    """
     response = VoiceResponse()
     gather = response.gather(
         num_digits=1, timeout=GATHER_TIMEOUT_S, action=CONSENT_PATH, method="POST"

@@ -1,0 +1,262 @@
+"""IVR webhook latency: 200 concurrent simulated calls against the app under uvicorn on loopback.
+
+    python -m benchmarks.webhooks [--calls 200] [--ramp 10] [--listen 10 20]
+                                  [--backend sqlite|postgresql]
+
+Each simulated call rings in (POST /voice) at a random moment within the ramp, listens to the
+prompt for a random time within --listen, then answers (POST /consent): 70 % press 1, 20 %
+press 2, 10 % stay silent twice. With the defaults all 200 calls are in progress at once (the
+last rings before the first answers). Every request is signed exactly as Twilio signs it.
+Latency is measured by the client (an asyncio httpx client in this process; the server runs in
+its own process) and reported as p50/p99 per endpoint, for that run and for a burst in which
+all calls ring and answer at the same instant (a worst case no real line produces).
+PostgreSQL is used when --backend postgresql and CALLVAULT_TEST_PG names a server (a scratch
+database is created and dropped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+from twilio.request_validator import RequestValidator
+
+TOKEN = "bench-auth-token-" + "5" * 16
+ACCOUNT = "AC" + "b" * 32
+TARGET_P99_MS = 50.0
+
+
+def serve() -> None:
+    """The server process: schema, keys and policy version 1, then uvicorn (env configures)."""
+    import uvicorn
+
+    from callvault.app import create_app
+    from callvault.config import Settings
+    from callvault.db import load_models, transaction
+    from callvault.log import configure_logging
+    from callvault.policy.service import ensure_first_version
+    from callvault.runtime import Runtime
+
+    configure_logging("WARNING")
+    runtime = Runtime.from_settings(Settings())
+    load_models().create_all(runtime.engine)
+    runtime.keyring.ensure()
+    with transaction(runtime.sessions) as session:
+        ensure_first_version(session, runtime)
+    port = int(os.environ["BENCH_PORT"])
+    uvicorn.run(
+        create_app(runtime),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=120,  # callers listen longer than uvicorn's 5 s default
+    )
+
+
+class Caller:
+    """Signs and posts webhooks as the provider would, recording each latency."""
+
+    def __init__(self, client: httpx.AsyncClient, base: str) -> None:
+        self.client = client
+        self.base = base
+        self.validator = RequestValidator(TOKEN)
+        self.latencies: dict[str, list[float]] = defaultdict(list)
+        self.errors = 0
+
+    async def post(self, path: str, fields: dict[str, str]) -> None:
+        signature = self.validator.compute_signature(self.base + path, fields)
+        start = time.perf_counter()
+        response = await self.client.post(
+            path, data=fields, headers={"X-Twilio-Signature": signature}
+        )
+        elapsed = (time.perf_counter() - start) * 1000
+        if response.status_code != 200:
+            self.errors += 1
+        self.latencies[path.rsplit("/", 1)[-1]].append(elapsed)
+
+    async def call(
+        self, n: int, ramp: float, listen: tuple[float, float], rng: random.Random
+    ) -> None:
+        await asyncio.sleep(rng.uniform(0, ramp))
+        sid = f"CA{uuid.uuid4().hex}"
+        fields = {
+            "AccountSid": ACCOUNT,
+            "CallSid": sid,
+            "From": f"+4670{n % 10_000_000:07d}",
+            "To": "+46812345600",
+            "CallStatus": "in-progress",
+            "Direction": "inbound",
+        }
+        await self.post("/telephony/twilio/voice", fields)
+        await asyncio.sleep(rng.uniform(*listen))
+        choice = rng.random()
+        if choice < 0.7:
+            await self.post("/telephony/twilio/consent", {**fields, "Digits": "1"})
+        elif choice < 0.9:
+            await self.post("/telephony/twilio/consent", {**fields, "Digits": "2"})
+        else:
+            await self.post("/telephony/twilio/consent", fields)
+            await asyncio.sleep(rng.uniform(*listen))
+            await self.post("/telephony/twilio/consent", fields)
+
+
+async def run_calls(
+    base: str, calls: int, ramp: float, listen: tuple[float, float], seed: int
+) -> Caller:
+    limits = httpx.Limits(max_connections=calls, max_keepalive_connections=calls)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        caller = Caller(client, base)
+        rng = random.Random(seed)  # noqa: S311 (simulated callers, not cryptography)
+        await asyncio.gather(*(caller.call(n, ramp, listen, rng) for n in range(calls)))
+        return caller
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def report(title: str, caller: Caller, wall: float) -> bool:
+    print(f"\n{title} (wall {wall:.2f} s, errors {caller.errors})")
+    print(f"  {'endpoint':<10} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    ok = caller.errors == 0
+    for name in ("voice", "consent"):
+        values = caller.latencies[name]
+        p50, p99 = statistics.median(values), percentile(values, 0.99)
+        print(f"  {name:<10} {len(values):>8} {p50:>8.1f} {p99:>8.1f} {max(values):>8.1f}")
+        ok = ok and p99 < TARGET_P99_MS
+    return ok
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(port: int, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("the server process exited; run with --verbose to see why")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("the server did not start")
+
+
+def scratch_database(backend: str, workdir: Path) -> tuple[str, str | None]:
+    if backend == "sqlite":
+        return f"sqlite:///{workdir / 'bench.db'}", None
+    from callvault.db import make_engine
+
+    admin_url = os.environ.get("CALLVAULT_TEST_PG")
+    if not admin_url:
+        raise SystemExit("--backend postgresql needs CALLVAULT_TEST_PG")
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"callvault_webhook_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    admin.dispose()
+    return url.replace("postgresql+psycopg://", "postgresql://"), name
+
+
+def drop_database(name: str) -> None:
+    from callvault.db import make_engine
+
+    admin = make_engine(os.environ["CALLVAULT_TEST_PG"], isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--ramp", type=float, default=10.0, help="seconds over which calls ring")
+    parser.add_argument(
+        "--listen",
+        type=float,
+        nargs=2,
+        default=(10.0, 20.0),
+        help="seconds listening to the prompt",
+    )
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="callvault-bench-") as tmp:
+        workdir = Path(tmp)
+        database_url, pg_name = scratch_database(args.backend, workdir)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            "BENCH_PORT": str(port),
+            "CALLVAULT_ENV": "development",
+            "CALLVAULT_DATA_DIR": str(workdir / "var"),
+            "CALLVAULT_DATABASE_URL": database_url,
+            "CALLVAULT_QUEUE_URL": f"sqlite:///{workdir / 'queue.db'}",
+            "CALLVAULT_EMBEDDED_WORKER": "false",
+            "CALLVAULT_PUBLIC_URL": base,
+            "CALLVAULT_SECRET_KEY": "bench-secret-" + "x" * 40,
+            "CALLVAULT_TWILIO_ACCOUNT_SID": ACCOUNT,
+            "CALLVAULT_TWILIO_AUTH_TOKEN": TOKEN,
+            "CALLVAULT_AGENT_DESTINATION": "+46812345670",
+        }
+        output = None if args.verbose else subprocess.DEVNULL
+        server = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            [sys.executable, "-c", "from benchmarks.webhooks import serve; serve()"],
+            env=env,
+            stdout=output,
+            stderr=output,
+        )
+        try:
+            wait_for(port, server)
+            print(f"callvault webhooks on {base}, {args.backend}, {os.cpu_count()} CPUs")
+            asyncio.run(run_calls(base, 20, 0.0, (0.0, 0.0), args.seed))  # warm-up
+            start = time.perf_counter()
+            listen = (args.listen[0], args.listen[1])
+            realistic = asyncio.run(run_calls(base, args.calls, args.ramp, listen, args.seed))
+            ok = report(
+                f"{args.calls} concurrent calls, ringing over {args.ramp:.0f} s, "
+                f"listening {listen[0]:.0f}-{listen[1]:.0f} s",
+                realistic,
+                time.perf_counter() - start,
+            )
+            start = time.perf_counter()
+            burst = asyncio.run(run_calls(base, args.calls, 0.0, (0.0, 0.0), args.seed + 1))
+            report(
+                f"burst: {args.calls} calls at once, no think time (worst case)",
+                burst,
+                time.perf_counter() - start,
+            )
+            verdict = "met" if ok else "NOT met"
+            print(f"\ntarget p99 < {TARGET_P99_MS:.0f} ms for the first run: {verdict}")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            if pg_name:
+                drop_database(pg_name)
+
+
+if __name__ == "__main__":
+    main()
