@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from pydantic import SecretStr
 
 from benchmarks.common import (
     MB,
@@ -96,7 +97,7 @@ def make_runtime(data_dir: Path, database_url: str) -> Runtime:
         env="test",
         data_dir=data_dir,
         database_url=database_url,
-        secret_key=secrets.token_urlsafe(48),
+        secret_key=SecretStr(secrets.token_urlsafe(48)),
     )
     runtime = Runtime.from_settings(settings)
     set_runtime(runtime)

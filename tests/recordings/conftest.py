@@ -9,6 +9,7 @@ import pytest
 from callvault.clock import FixedClock
 from callvault.policy.models import PolicyVersion
 from callvault.runtime import Runtime
+from tests.vault.conftest import s3_endpoint, s3_url  # noqa: F401 (shared fixtures)
 
 
 @pytest.fixture

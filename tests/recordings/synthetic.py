@@ -39,7 +39,7 @@ def wav(seconds: float = 1.0, channels: int = 2, seed: int = 0, rate: int = 1600
 def pcm16(data: bytes) -> np.ndarray:
     """Decode any accepted audio to int16 samples (for exact comparisons)."""
     samples, _ = sf.read(io.BytesIO(data), dtype="int16", always_2d=True)
-    return samples
+    return np.asarray(samples)
 
 
 def meta_doc(call_id: str, start: datetime, **overrides: Any) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from callvault.config import Settings
@@ -54,7 +55,7 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
         env="test",
         data_dir=data_dir,
         database_url=database_url,
-        secret_key=secrets.token_urlsafe(48),
+        secret_key=SecretStr(secrets.token_urlsafe(48)),
     )
 
 

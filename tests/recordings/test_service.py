@@ -310,8 +310,8 @@ def test_an_unseekable_upload_is_spooled_to_disk_and_ingested(
     result = ingest_recording(
         session,
         ingest_runtime,
-        _Pipe(data),
-        meta("call-1", started),  # type: ignore[arg-type]
+        _Pipe(data),  # type: ignore[arg-type]
+        meta("call-1", started),
         actor="system",
         source="cli",
     )
@@ -425,3 +425,16 @@ def test_state_moves_only_along_the_lifecycle(
         with pytest.raises(Conflict):
             set_state(session, rec, target)
         assert rec.state == start
+
+
+def test_ingest_stores_into_s3_compatible_storage(
+    session: Session, ingest_runtime: Runtime, started: datetime, s3_url: str
+) -> None:
+    from callvault.vault.storage import open_blob_store
+
+    ingest_runtime.__dict__["blobs"] = open_blob_store(s3_url)
+    data = wav(1.0, seed=9)
+    result = _ingest(session, ingest_runtime, data, started)
+    stored = open_artifact(session, ingest_runtime, result.id, "original").read()
+    assert np.array_equal(pcm16(stored), pcm16(data))
+    assert len(list(ingest_runtime.blobs.names())) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -40,8 +41,8 @@ def test_sealing_twice_gives_different_bytes(keyring: LocalKeyring) -> None:
     ids=["other-context", "flipped-bit", "cut", "header-only"],
 )
 def test_unseal_detects_another_context_or_altered_bytes(
-    keyring: LocalKeyring, alter, context: str
-) -> None:  # type: ignore[no-untyped-def]
+    keyring: LocalKeyring, alter: Callable[[bytes], bytes], context: str
+) -> None:
     sealed = alter(seal(keyring, "+46701234567", "recording.caller"))
     with pytest.raises(IntegrityError):
         unseal(keyring, sealed, context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,9 @@ def test_wrap_then_unwrap_gives_back_the_data_key(keyring: LocalKeyring) -> None
         pytest.param(lambda w: (WrappedKey(w.kek_id, w.ciphertext[:20]), b"artifact-1"), id="cut"),
     ],
 )
-def test_unwrap_detects_a_wrong_context_or_altered_key(keyring: LocalKeyring, alter) -> None:  # type: ignore[no-untyped-def]
+def test_unwrap_detects_a_wrong_context_or_altered_key(
+    keyring: LocalKeyring, alter: Callable[[WrappedKey], tuple[WrappedKey, bytes]]
+) -> None:
     wrapped, aad = alter(keyring.wrap(secrets.token_bytes(32), b"artifact-1"))
     with pytest.raises(IntegrityError):
         keyring.unwrap(wrapped, aad)

@@ -22,7 +22,7 @@ from callvault.vault.service import (
     shred_owner_keys,
     store_artifact,
 )
-from callvault.vault.storage import FileBlobStore
+from callvault.vault.storage import FileBlobStore, open_blob_store
 
 SEG = envelope.SEGMENT_SIZE
 
@@ -168,3 +168,20 @@ def test_a_rolled_back_transaction_takes_its_new_blobs_with_it(
         assert vault_runtime.blobs.exists(name)
         other.rollback()
     assert not vault_runtime.blobs.exists(name)
+
+
+def test_artifacts_round_trip_and_fail_tampering_on_s3(
+    session: Session, vault_runtime: Runtime, s3_url: str
+) -> None:
+    store = open_blob_store(s3_url)
+    vault_runtime.__dict__["blobs"] = store
+    data = os.urandom(3 * SEG + 17)
+    artifact = _store(session, vault_runtime, data)
+    reader = open_artifact(session, vault_runtime, artifact.owner_id, "original")
+    assert reader.read() == data
+    assert b"".join(reader.iter(SEG - 1, 2 * SEG + 5)) == data[SEG - 1 : 2 * SEG + 5]
+    raw = bytearray(b"".join(store.get(artifact.blob_name)))
+    raw[-1] ^= 1
+    store.put(artifact.blob_name, [bytes(raw)])
+    with pytest.raises(IntegrityError):
+        reader.read()
