@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -119,6 +120,29 @@ def test_fsck_reports_then_repair_leaves_a_consistent_store(
     session.expire_all()
     names = {n for n in session.scalars(sa.select(Artifact.blob_name))}
     assert names == set(ingest_runtime.blobs.names())
+
+
+def test_blobs_other_tables_refer_to_are_not_orphans(
+    session: Session, ingest_runtime: Runtime, stored: Recording
+) -> None:
+    from callvault.policy.prompt_audio import upload_prompt_audio
+    from callvault.policy.service import version_in_force
+
+    wav_bytes = wav(0.5)
+    row = upload_prompt_audio(
+        session,
+        ingest_runtime,
+        version_in_force(session, stored.started_at),
+        "sv",
+        data=wav_bytes,
+        media_type="audio/wav",
+        uploaded_by=uuid.uuid4(),
+    )
+    session.commit()
+    os.utime(_path(ingest_runtime, row.blob_name), (0, 0))
+    report = fsck(ingest_runtime, repair=True, grace=NOW)
+    assert report.findings == []
+    assert ingest_runtime.blobs.exists(row.blob_name)
 
 
 def test_young_orphans_are_left_for_an_ingest_still_committing(

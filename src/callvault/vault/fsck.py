@@ -10,7 +10,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from callvault.clock import SystemClock
-from callvault.db import transaction
+from callvault.db import load_models, transaction
 from callvault.errors import CallvaultError, NotFound
 from callvault.parts import part_modules
 from callvault.runtime import Runtime
@@ -55,7 +55,7 @@ def fsck(runtime: Runtime, *, repair: bool = False, grace: timedelta = DEFAULT_G
             if part_check is not None:
                 report.findings.extend(part_check(session, runtime, repair=repair))
     with transaction(runtime.sessions) as session:
-        known = set(session.scalars(sa.select(Artifact.blob_name)).all())
+        known = referenced_blob_names(session)
     _check_blobs(runtime, known, report, repair, grace)
     repaired = [f for f in report.findings if f.repaired]
     if repaired:
@@ -75,6 +75,18 @@ def fsck(runtime: Runtime, *, repair: bool = False, grace: timedelta = DEFAULT_G
         repair=repair,
     )
     return report
+
+
+def referenced_blob_names(session: Session) -> set[str]:
+    """Blob names any table refers to: a `blob_name` column marks a reference (the vault's
+    artifacts, and plain blobs such as recorded policy prompts), so fsck never takes another
+    part's blob for an orphan."""
+    names: set[str] = set()
+    for table in load_models().sorted_tables:
+        column = table.columns.get("blob_name")
+        if column is not None:
+            names.update(n for n in session.scalars(sa.select(column)) if n)
+    return names
 
 
 def _check_artifacts(session: Session, runtime: Runtime, report: FsckReport, repair: bool) -> None:
