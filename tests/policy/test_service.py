@@ -119,3 +119,20 @@ def test_version_1_is_in_force_from_its_creation(
     assert version_by_number(session, 1).id == version.id
     with pytest.raises(NotFound):
         version_by_number(session, 2)
+
+
+def test_init_seeds_version_1_once(session: Session, runtime: Runtime) -> None:
+    from callvault.policy.setup import initialise
+
+    first = initialise(runtime)
+    again = initialise(runtime)
+    assert first == again
+    assert "version 1 in force" in first[0]
+    assert [v.number for v in published_versions(session)] == [1]
+
+
+def test_art13_is_reachable_under_the_contract_name(session: Session, runtime: Runtime) -> None:
+    from callvault.policy.service import art13_information
+
+    ensure_first_version(session, runtime)
+    assert art13_information(session, runtime, "caller", "en")["policy_version"] == 1

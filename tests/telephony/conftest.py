@@ -17,6 +17,7 @@ from callvault.config import Settings
 from callvault.policy.models import PolicyVersion
 from callvault.policy.service import ensure_first_version
 from callvault.runtime import Runtime
+from tests.telephony.provider_server import ProviderState, provider_server
 
 PUBLIC_URL = "https://callvault.example.test"
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
@@ -145,3 +146,11 @@ def memory_queue() -> Iterator[None]:
     finally:
         huey.flush()
         huey.use(before)
+
+
+@pytest.fixture
+def provider(runtime: Runtime) -> Iterator[ProviderState]:
+    state = ProviderState(ACCOUNT_SID, AUTH_TOKEN)
+    with provider_server(state) as base:
+        runtime.settings = runtime.settings.model_copy(update={"twilio_api_base": base})
+        yield state

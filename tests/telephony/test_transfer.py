@@ -4,7 +4,6 @@ provider's copy is deleted; failures are retried with backoff and never lost."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -17,7 +16,6 @@ from callvault.audit.models import AuditEntry
 from callvault.clock import FixedClock
 from callvault.consent.models import ConsentEvidence
 from callvault.recordings.models import Recording
-from callvault.runtime import Runtime
 from callvault.telephony.models import ProviderRecordingJob
 from callvault.telephony.status import transfer_status
 from callvault.telephony.tasks import sweep_recording_transfers
@@ -25,13 +23,12 @@ from callvault.telephony.transfer import FAIL_AFTER, pcm_sha256
 from callvault.worker.queue import huey
 from tests.telephony.conftest import (
     ACCOUNT_SID,
-    AUTH_TOKEN,
     CALLER,
     Twilio,
     call_sid,
     recording_sid,
 )
-from tests.telephony.provider_server import ProviderState, provider_server
+from tests.telephony.provider_server import ProviderState
 
 
 def stereo_wav(seconds: float = 3.0) -> bytes:
@@ -40,14 +37,6 @@ def stereo_wav(seconds: float = 3.0) -> bytes:
     buffer = io.BytesIO()
     sf.write(buffer, samples, 8000, format="WAV", subtype="PCM_16")
     return buffer.getvalue()
-
-
-@pytest.fixture
-def provider(runtime: Runtime) -> Iterator[ProviderState]:
-    state = ProviderState(ACCOUNT_SID, AUTH_TOKEN)
-    with provider_server(state) as base:
-        runtime.settings = runtime.settings.model_copy(update={"twilio_api_base": base})
-        yield state
 
 
 def run_queue() -> int:

@@ -113,3 +113,12 @@ FIRST_VERSION_NOTE = (
     "Version 1: the call-recording policy as adopted (samtalsinspelningspolicy), "
     "with its two purposes, training and quality assurance, each kept 90 days."
 )
+
+
+def art13_information(
+    session: Session, runtime: Runtime, audience: str, language: str
+) -> dict[str, object]:
+    """GDPR Art. 13 information (see callvault.policy.art13; here for the contract's name)."""
+    from callvault.policy.art13 import art13_information as build
+
+    return build(session, runtime, audience, language)

@@ -12,7 +12,10 @@ def initialise(runtime: Runtime) -> list[str]:
     with transaction(runtime.sessions) as session:
         first = ensure_first_version(session, runtime)
         current = version_in_force(session, runtime.clock.now())
-        purposes = ", ".join(f"{p.code} ({p.retention_days} d)" for p in current.purposes)
+        purposes = ", ".join(
+            f"{p.code} ({p.retention_days} d)"
+            for p in sorted(current.purposes, key=lambda p: p.code)
+        )
         return [
             f"policy: version {current.number} in force (version 1 id {first.id}); "
             f"purposes: {purposes}"
