@@ -187,3 +187,15 @@ def test_record_after_verify_keeps_the_chain_valid(
     verify_chain(session.connection(), signer.verifier)
     record(session, actor="system", action="audit.test")
     assert verify_chain(session.connection(), signer.verifier).ok
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ['quote " and backslash \\', "tab\tnewline\nreturn\r", "control \x01\x1f\x7f", "åäö € 😀"],
+)
+def test_verify_accepts_reasons_that_need_escaping(
+    session: Session, signer: CheckpointSigner, reason: str
+) -> None:
+    record(session, actor="system", action="audit.test", reason=f"Review: {reason}",
+           details={"note_ü": "ö\u2028"})  # fmt: skip
+    assert verify_chain(session.connection(), signer.verifier).ok

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from callvault.audit.chain import (
     GENESIS_HASH,
@@ -72,8 +72,9 @@ def record(
             details["reason_redacted"] = kinds
     at = at or get_runtime().clock.now()
 
-    seq = _claim_next_seq(session)
-    prev_hash = GENESIS_HASH if seq == 1 else _hash_of(session, seq - 1)
+    connection = session.connection()
+    seq = _claim_next_seq(session, connection)
+    prev_hash = GENESIS_HASH if seq == 1 else _hash_of(connection, seq - 1)
     try:
         details_text = canonical_text(details)
     except (TypeError, ValueError) as exc:
@@ -90,22 +91,26 @@ def record(
         outcome,
         details_text,
     )
-    entry = AuditEntry(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        reason=reason,
-        source=source,
-        outcome=outcome,
-        details=details,
-        prev_hash=prev_hash,
-        hash=link_hash(prev_hash, canonical),
-    )
+    values = {
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "reason": reason,
+        "source": source,
+        "outcome": outcome,
+        "details": details,
+        "prev_hash": prev_hash,
+        "hash": link_hash(prev_hash, canonical),
+    }
+    # A Core insert (the ORM unit of work costs more than the rest of an append), then the row
+    # is handed to the session as the persistent object it now is.
+    connection.execute(_INSERT, values)
+    entry = AuditEntry(**values)
+    make_transient_to_detached(entry)
     session.add(entry)
-    session.flush()
     log.debug("audit_recorded", seq=seq, action=action, outcome=outcome)
     return entry
 
@@ -258,13 +263,17 @@ def _validate(
     refuse_personal_data(details, "details")
 
 
-def _claim_next_seq(session: Session) -> int:
+_CLAIM = sa.update(_head).where(_head.c.id == 1).values(seq=_head.c.seq + 1).returning(_head.c.seq)
+_PREVIOUS_HASH = sa.select(_entries.c.hash).where(_entries.c.seq == sa.bindparam("seq"))
+_INSERT = sa.insert(_entries)
+
+
+def _claim_next_seq(session: Session, connection: sa.Connection) -> int:
     """Take the append lock and the next sequence number (the lock is held until commit)."""
-    claim = sa.update(_head).where(_head.c.id == 1).values(seq=_head.c.seq + 1)
-    seq = session.execute(claim.returning(_head.c.seq)).scalar_one_or_none()
+    seq = connection.execute(_CLAIM).scalar_one_or_none()
     if seq is None:
         _create_head(session)
-        seq = session.execute(claim.returning(_head.c.seq)).scalar_one()
+        seq = connection.execute(_CLAIM).scalar_one()
     return int(seq)
 
 
@@ -278,8 +287,8 @@ def _create_head(session: Session) -> None:
         pass  # another transaction made it first
 
 
-def _hash_of(session: Session, seq: int) -> str:
-    prev = session.scalar(sa.select(_entries.c.hash).where(_entries.c.seq == seq))
+def _hash_of(connection: sa.Connection, seq: int) -> str:
+    prev = connection.execute(_PREVIOUS_HASH, {"seq": seq}).scalar()
     if prev is None:
         raise IntegrityError("the audit chain is broken: the previous entry is missing")
     return str(prev)

@@ -14,8 +14,10 @@ import sqlalchemy as sa
 from callvault.audit.chain import (
     GENESIS_HASH,
     canonical_entry,
+    canonical_text,
     canonical_time,
     checkpoint_message,
+    link_hash,
 )
 from callvault.audit.signing import CheckpointVerifier
 from callvault.runtime import Runtime
@@ -23,14 +25,29 @@ from callvault.runtime import Runtime
 BATCH = 20_000
 MAX_PROBLEMS = 50
 
-_SQLITE_ENTRIES = (
-    "SELECT seq, at, actor, action, object_type, object_id, reason, source, outcome, details, "
-    "prev_hash, hash FROM audit_entries WHERE seq >= ? ORDER BY seq"
-)
+# The database assembles each entry's canonical JSON (the fast path: one string per row to
+# hash); Python does every hash. Any row whose hash does not match is rebuilt from its columns in
+# Python before it is reported, so a quoting difference can never pass as tampering or hide it.
+_SQLITE_ENTRIES = """
+SELECT seq, prev_hash, hash,
+  '{"action":' || json_quote(action) || ',"actor":' || json_quote(actor)
+  || ',"at":"' || replace(at, ' ', 'T') || 'Z","details":' || details
+  || ',"object_id":' || json_quote(object_id) || ',"object_type":' || json_quote(object_type)
+  || ',"outcome":' || json_quote(outcome) || ',"reason":' || json_quote(reason)
+  || ',"seq":' || seq || ',"source":' || json_quote(source) || '}'
+FROM audit_entries WHERE seq >= ? ORDER BY seq
+"""
+# PostgreSQL's to_json costs more server time than building the JSON in Python costs here, so
+# PostgreSQL sends the columns (time already as canonical text) and Python assembles them.
 _POSTGRES_ENTRIES = (
-    "SELECT seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), actor, "
-    "action, object_type, object_id, reason, source, outcome, details::text, prev_hash, hash "
+    "SELECT seq, prev_hash, hash, action, actor, "
+    "pg_catalog.to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+    "details::text, object_id, object_type, outcome, reason, source "
     "FROM audit_entries WHERE seq >= %s ORDER BY seq"
+)
+_ROW = sa.text(
+    "SELECT seq, at, actor, action, object_type, object_id, reason, source, outcome, details "
+    "FROM audit_entries WHERE seq = :seq"
 )
 
 
@@ -178,23 +195,12 @@ def _walk_entries(
         cursor = dbapi.cursor()
         cursor.execute(_SQLITE_ENTRIES, (start,))
     expected, last_hash = start, prev_hash
-    sha256, build = hashlib.sha256, canonical_entry
+    sha256 = hashlib.sha256
     try:
-        while rows := cursor.fetchmany(batch_size):
-            for (
-                seq,
-                at,
-                actor,
-                action,
-                otype,
-                oid,
-                reason,
-                src,
-                outcome,
-                details,
-                prev,
-                h,
-            ) in rows:
+        for rows in _batches(cursor, batch_size):
+            if postgres:
+                rows = [(r[0], r[1], r[2], _build(*r)) for r in rows]
+            for seq, prev, h, canonical in rows:
                 if seq != expected:
                     report.add("missing", expected, f"entries {expected} to {seq - 1} are missing")
                 elif prev != last_hash:
@@ -204,10 +210,9 @@ def _walk_entries(
                         f"entry {seq} does not follow entry {seq - 1} "
                         "(an entry was altered, removed or moved)",
                     )
-                if not postgres:
-                    at = _sqlite_time(at)
-                canonical = build(seq, at, actor, action, otype, oid, reason, src, outcome, details)
-                if sha256(f"{prev}\n{canonical}".encode()).hexdigest() != h:
+                if (
+                    canonical is None or sha256(f"{prev}\n{canonical}".encode()).hexdigest() != h
+                ) and _python_hash(connection, seq, prev) != h:
                     report.add("altered", seq, f"entry {seq} does not match its hash")
                 if seq in checkpoint_hashes:
                     for signed_hash, signed_at in checkpoint_hashes[seq]:
@@ -227,11 +232,53 @@ def _walk_entries(
     report.last_seq = expected - 1
 
 
-def _sqlite_time(stored: str) -> str:
-    """SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC); anything else is parsed the slow way."""
-    if len(stored) == 26 and stored[10] == " ":
-        return f"{stored[:10]}T{stored[11:]}Z"
-    return canonical_time(datetime.fromisoformat(stored).replace(tzinfo=UTC))
+def _batches(cursor: Any, size: int) -> Iterator[list[Any]]:
+    while rows := cursor.fetchmany(size):
+        yield rows
+
+
+def _build(
+    seq: int,
+    _prev: str,
+    _hash: str,
+    action: str,
+    actor: str,
+    at: str,
+    details: str,
+    object_id: str | None,
+    object_type: str | None,
+    outcome: str,
+    reason: str | None,
+    source: str | None,
+) -> str:
+    return canonical_entry(
+        seq, at, actor, action, object_type, object_id, reason, source, outcome, details
+    )
+
+
+def _python_hash(connection: sa.Connection, seq: int, prev_hash: str) -> str | None:
+    """The entry's hash computed from its columns in Python alone (the slow, sure path)."""
+    row = connection.execute(_ROW, {"seq": seq}).first()
+    if row is None:
+        return None
+    at, details = row.at, row.details
+    if isinstance(at, str):  # SQLite keeps UTC text
+        at = datetime.fromisoformat(at).replace(tzinfo=UTC)
+    if not isinstance(details, str):
+        details = canonical_text(details)
+    canonical = canonical_entry(
+        seq,
+        canonical_time(at),
+        row.actor,
+        row.action,
+        row.object_type,
+        row.object_id,
+        row.reason,
+        row.source,
+        row.outcome,
+        details,
+    )
+    return link_hash(prev_hash, canonical)
 
 
 def _check_tail(
