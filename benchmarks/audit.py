@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -34,7 +35,7 @@ from callvault.db import Base, make_engine, make_sessionmaker, transaction
 from callvault.log import configure_logging
 from callvault.runtime import Runtime, set_runtime
 
-TABLES = [m.__table__ for m in (AuditEntry, AuditHead, AuditCheckpoint)]
+TABLES: list[sa.Table] = [m.__table__ for m in (AuditEntry, AuditHead, AuditCheckpoint)]
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
@@ -42,7 +43,7 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 def scratch_engine(backend: str, workdir: Path) -> Iterator[Engine]:
     if backend == "sqlite":
         engine = make_engine(f"sqlite:///{workdir / 'audit-bench.db'}")
-        Base.metadata.create_all(engine, tables=TABLES)  # type: ignore[arg-type]
+        Base.metadata.create_all(engine, tables=TABLES)
         try:
             yield engine
         finally:
@@ -54,7 +55,7 @@ def scratch_engine(backend: str, workdir: Path) -> Iterator[Engine]:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False))
     try:
-        Base.metadata.create_all(engine, tables=TABLES)  # type: ignore[arg-type]
+        Base.metadata.create_all(engine, tables=TABLES)
         yield engine
     finally:
         engine.dispose()
@@ -115,20 +116,20 @@ def bulk_insert(engine: Engine, n: int) -> None:
             sa.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
         ).first()
         first_seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-        dbapi = conn.connection.dbapi_connection
+        dbapi: Any = conn.connection.dbapi_connection
         columns = (
             "seq, at, actor, action, object_type, object_id, reason, source, outcome, details, "
             "prev_hash, hash"
         )
         rows = generated_rows(first_seq, prev_hash, n)
         if engine.dialect.name == "sqlite":
-            cursor = dbapi.cursor()  # type: ignore[union-attr]
+            cursor = dbapi.cursor()
             cursor.executemany(
                 f"INSERT INTO audit_entries ({columns}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
                 ((r[0], f"{r[1]:%Y-%m-%d %H:%M:%S.%f}", *r[2:]) for r in rows),
             )
         else:
-            cursor = dbapi.cursor()  # type: ignore[union-attr]
+            cursor = dbapi.cursor()
             with cursor.copy(f"COPY audit_entries ({columns}) FROM STDIN") as copy:
                 for r in rows:
                     copy.write_row(r)
