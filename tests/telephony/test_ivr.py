@@ -312,3 +312,16 @@ def test_uploaded_prompt_audio_is_played_and_its_hash_is_the_evidence(
     evidence = session.scalars(sa.select(ConsentEvidence)).one()
     assert evidence.prompt_sha256 == hashlib.sha256(audio).hexdigest()
     assert evidence.prompt_version == f"v1/sv/audio/{row.id.hex[:12]}"
+
+
+def test_without_a_policy_in_force_calls_connect_unrecorded(runtime: Runtime) -> None:
+    from fastapi.testclient import TestClient
+
+    from callvault.app import create_app
+    from tests.telephony.conftest import PUBLIC_URL
+
+    runtime.keyring.ensure()
+    with TestClient(create_app(runtime), base_url=PUBLIC_URL) as client:
+        root = twiml(Twilio(client).voice(call_sid()))
+    assert_connected(root, recorded=False)
+    assert root.find("Gather") is None

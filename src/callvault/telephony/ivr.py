@@ -16,7 +16,7 @@ import structlog
 from sqlalchemy.orm import Session, lazyload
 
 from callvault.consent.service import prompt_sha256, record_consent, record_outcome
-from callvault.errors import InvalidInput, InvalidPhoneNumber
+from callvault.errors import ConfigurationError, InvalidInput, InvalidPhoneNumber
 from callvault.phone import normalise_e164
 from callvault.policy.models import PolicyVersion
 from callvault.policy.prompt_audio import current_prompt_audio
@@ -73,7 +73,14 @@ def answer_call(
     state = _find(session, runtime, call.call_sid)
     if state is None:
         line = LINE_WITHDRAWAL if _is_withdrawal_line(runtime, call.called) else LINE_CONSENT
-        state = _start(session, runtime, call, language, line)
+        try:
+            state = _start(session, runtime, call, language, line)
+        except ConfigurationError:
+            # No policy in force: nothing may be recorded, but the caller still gets through.
+            log.error("ivr_no_policy_in_force", hint="run `callvault init`")
+            return twiml.connect(
+                runtime.settings.agent_destination, language=language, recorded=False
+            )
         if line == LINE_WITHDRAWAL:
             return _withdraw(session, runtime, state, call, then_connect=False)
     return _replay(session, runtime, state)
