@@ -1,0 +1,136 @@
+"""`POST /api/v1/recordings/{id}/marks` (sensitive intervals) and the pseudonymisation status."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from callvault.accounts.auth import Principal, client_address, require_roles
+from callvault.accounts.roles import Role
+from callvault.deps import RuntimeDep, SessionDep
+from callvault.errors import NotFound
+from callvault.recordings.models import Recording, RecordingState
+from callvault.redaction.service import add_mark, job_status, queue_job
+from callvault.runtime import Runtime
+
+router = APIRouter(prefix="/api/v1/recordings", tags=["redaction"])
+
+TELEPHONY = "service:telephony"
+may_mark = require_roles(Role.AGENT, Role.QA_MANAGER, Role.DPO, TELEPHONY)
+may_see_status = require_roles(Role.DPO, Role.QA_MANAGER, Role.IT_ADMIN)
+MarkPrincipal = Annotated[Principal, Depends(may_mark)]
+StatusPrincipal = Annotated[Principal, Depends(may_see_status)]
+
+
+class MarkRequest(BaseModel):
+    """An interval in seconds from the start of the recording; no channel means both."""
+
+    start: float = Field(ge=0)
+    end: float = Field(gt=0)
+    channel: Literal["agent", "customer"] | None = None
+
+
+class MarkAnswer(BaseModel):
+    id: str
+    reprocessing: bool
+
+
+class StatusAnswer(BaseModel):
+    recording_id: str
+    status: str
+    error_code: str | None
+    attempts: int
+    spans: int | None
+    masked_s: float | None
+
+
+@router.post("/{ref}/marks", status_code=status.HTTP_201_CREATED, response_model=MarkAnswer)
+async def mark_sensitive(
+    ref: str,
+    body: MarkRequest,
+    request: Request,
+    principal: MarkPrincipal,
+    runtime: RuntimeDep,
+    session: SessionDep,
+) -> MarkAnswer:
+    """Mark an interval as sensitive. The telephony service may mark by call id during a call,
+    before the recording exists; people mark a stored recording by its id."""
+    mark_id, recording_id = await run_in_threadpool(
+        _mark, session, runtime, principal, ref, body, client_address(request)
+    )
+    if recording_id is not None:
+        from callvault.redaction.tasks import pseudonymise
+        from callvault.worker.queue import enqueue_after_commit
+
+        enqueue_after_commit(session, lambda: pseudonymise(str(recording_id)))
+    return MarkAnswer(id=str(mark_id), reprocessing=recording_id is not None)
+
+
+def _mark(
+    session: Session,
+    runtime: Runtime,
+    principal: Principal,
+    ref: str,
+    body: MarkRequest,
+    source: str,
+) -> tuple[uuid.UUID, uuid.UUID | None]:
+    from callvault.audit.service import record
+
+    recording = _recording(session, ref)
+    if recording is None and principal.role != TELEPHONY:
+        raise NotFound("no such recording")
+    call_id = recording.call_id if recording is not None else ref
+    mark = add_mark(
+        session,
+        runtime,
+        call_id=call_id,
+        start_s=body.start,
+        end_s=body.end,
+        channel=body.channel,
+        created_by=principal.actor,
+    )
+    record(
+        session,
+        actor=principal.actor,
+        action="recording.mark",
+        object_type="recording",
+        object_id=str(recording.id) if recording is not None else None,
+        source=source,
+        details={"mark_id": str(mark.id)},
+    )
+    # A recording already pseudonymised (or waiting) is redone so the mark takes effect.
+    if recording is not None and recording.state in (RecordingState.READY, RecordingState.INGESTED):
+        queue_job(session, runtime, recording.id)
+        return mark.id, recording.id
+    return mark.id, None
+
+
+def _recording(session: Session, ref: str) -> Recording | None:
+    try:
+        return session.get(Recording, uuid.UUID(ref))
+    except ValueError:
+        return session.scalar(sa.select(Recording).where(Recording.call_id == ref))
+
+
+@router.get("/{recording_id}/pseudonymisation", response_model=StatusAnswer)
+async def pseudonymisation_status(
+    recording_id: uuid.UUID, principal: StatusPrincipal, session: SessionDep
+) -> StatusAnswer:
+    """How the recording's pseudonymisation went: status and error code, nothing personal."""
+    view = await run_in_threadpool(job_status, session, recording_id)
+    if view is None:
+        raise NotFound("no pseudonymisation job for that recording")
+    return StatusAnswer(
+        recording_id=str(view.recording_id),
+        status=view.status,
+        error_code=view.error_code,
+        attempts=view.attempts,
+        spans=view.spans,
+        masked_s=view.masked_s,
+    )

@@ -1,0 +1,371 @@
+"""Dialogue context: when the agent asks for an identifier, the customer's answer is masked."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from callvault.redaction.asr import Recognition, Word
+from callvault.redaction.detectors import normalise
+from callvault.redaction.detectors.phonetics import similarity
+from callvault.redaction.spans import TimeSpan
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A stretch of one speaker's speech with no long pause, and the words heard in it."""
+
+    start: float
+    end: float
+    words: tuple[Word, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(normalise(w.text) for w in self.words)
+
+
+def turns(recognition: Recognition, max_gap_s: float = 0.8) -> list[Turn]:
+    """Voice-activity regions joined across short pauses, each with the words inside it."""
+    regions: list[list[float]] = []
+    for start, end in sorted(recognition.speech):
+        if regions and start - regions[-1][1] <= max_gap_s:
+            regions[-1][1] = max(regions[-1][1], end)
+        else:
+            regions.append([start, end])
+    for w in recognition.words:  # words the VAD trimmed still belong to a turn
+        if not any(s - 0.3 <= w.start <= e + 0.3 for s, e in regions):
+            regions.append([w.start, w.end])
+    regions.sort()
+    return [
+        Turn(
+            s, e, tuple(w for w in recognition.words if s - 0.3 <= (w.start + w.end) / 2 <= e + 0.3)
+        )
+        for s, e in regions
+    ]
+
+
+@dataclass(frozen=True)
+class Request:
+    """An identifier the agent asked for, and where the question was."""
+
+    entity_type: str
+    turn: Turn
+
+
+class DialogueRules:
+    """Question cues per language, and the lead-in words an answer may start with."""
+
+    questions: ClassVar[tuple[tuple[str, re.Pattern[str]], ...]]
+    lead_in: ClassVar[frozenset[str]]
+    closing: ClassVar[frozenset[str]]
+    greeting: ClassVar[frozenset[str]]
+    # Words of a request, matched by sound because the agent's question may be misheard too.
+    keywords: ClassVar[tuple[tuple[str, str], ...]] = ()
+    stems: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+
+class SwedishDialogue(DialogueRules):
+    """Swedish: "vad heter du", "ditt personnummer", "telefonnummer", "e-post", "adress"."""
+
+    questions = (
+        (
+            "PERSON",
+            re.compile(r"heter du|vad heter|namn|fullständig|vem (pratar|talar) jag|vem är det"),
+        ),
+        ("PERSONNUMMER", re.compile(r"person|pers.{0,2}m+er|födelse|identifiera")),
+        ("PHONE", re.compile(r"telefon|mobil|nå dig|ringa dig|nummer|n?ummer|ommer")),
+        ("EMAIL", re.compile(r"e-?post|mejl|mail")),
+        ("ADDRESS", re.compile(r"adr?ess|dres|ttres|leverans|bor du|postnummer|skicka")),
+    )
+    lead_in = frozenset(
+        [
+            "ja",
+            "jo",
+            "absolut",
+            "visst",
+            "självklart",
+            "det",
+            "är",
+            "den",
+            "jag",
+            "heter",
+            "mitt",
+            "min",
+            "mina",
+            "namn",
+            "nummer",
+            "numret",
+            "personnummer",
+            "telefonnummer",
+            "adress",
+            "adressen",
+            "e-post",
+            "mejl",
+            "mail",
+            "kan",
+            "ni",
+            "du",
+            "nå",
+            "ringa",
+            "mig",
+            "på",
+            "och",
+            "så",
+            "bor",
+            "i",
+            "hej",
+            "okej",
+            "ok",
+        ]
+    )
+    closing = frozenset({"tack", "hej", "då"})
+    keywords = (
+        ("PERSON", "namn"),
+        ("PERSON", "namnet"),
+        ("PERSONNUMMER", "personnummer"),
+        ("PERSONNUMMER", "födelsedatum"),
+        ("PHONE", "telefonnummer"),
+        ("PHONE", "nummer"),
+        ("PHONE", "mobilnummer"),
+        ("EMAIL", "mejladress"),
+        ("EMAIL", "epost"),
+        ("ADDRESS", "adress"),
+        ("ADDRESS", "postadress"),
+        ("ADDRESS", "leveransadress"),
+        ("ADDRESS", "fakturaadress"),
+        ("ADDRESS", "postnummer"),
+    )
+    stems = (("EMAIL", "post"), ("ADDRESS", "dres"), ("PHONE", "ummer"), ("PHONE", "omme"))
+    greeting = frozenset(
+        [
+            "hej",
+            "hallå",
+            "god",
+            "morgon",
+            "dag",
+            "eftermiddag",
+            "kväll",
+            "välkommen",
+            "till",
+            "kundtjänst",
+            "kundservice",
+            "och",
+            "jag",
+            "heter",
+            "du",
+            "pratar",
+            "talar",
+            "med",
+            "det",
+            "är",
+            "mitt",
+            "namn",
+            "hur",
+            "kan",
+            "hjälpa",
+            "vad",
+            "göra",
+            "för",
+            "dig",
+            "er",
+        ]
+    )
+
+
+class EnglishDialogue(DialogueRules):
+    """English: "your name", "date of birth", "phone number", "email", "address"."""
+
+    questions = (
+        ("PERSON", re.compile(r"your name|who am i speaking|who's calling|full name")),
+        ("PERSONNUMMER", re.compile(r"date of birth|social security|national id|account number")),
+        ("PHONE", re.compile(r"phone|number|reach you|call you")),
+        ("EMAIL", re.compile(r"e-?mail")),
+        ("ADDRESS", re.compile(r"address|postcode|zip|where do you live")),
+    )
+    lead_in = frozenset(
+        [
+            "yes",
+            "yeah",
+            "sure",
+            "of",
+            "course",
+            "it's",
+            "it",
+            "is",
+            "its",
+            "my",
+            "name",
+            "is",
+            "number",
+            "address",
+            "email",
+            "i",
+            "am",
+            "i'm",
+            "and",
+            "so",
+            "um",
+            "uh",
+            "ok",
+            "okay",
+        ]
+    )
+    closing = frozenset({"thanks", "thank", "you", "bye"})
+    greeting = frozenset(
+        [
+            "hello",
+            "hi",
+            "good",
+            "morning",
+            "afternoon",
+            "evening",
+            "welcome",
+            "to",
+            "customer",
+            "service",
+            "support",
+            "thank",
+            "you",
+            "for",
+            "calling",
+            "my",
+            "name",
+            "is",
+            "this",
+            "you're",
+            "speaking",
+            "with",
+            "how",
+            "can",
+            "i",
+            "help",
+            "may",
+        ]
+    )
+
+
+RULES: dict[str, type[DialogueRules]] = {"sv": SwedishDialogue, "en": EnglishDialogue}
+
+
+def requests(agent_turns: Sequence[Turn], rules: type[DialogueRules]) -> list[Request]:
+    """Agent turns that ask for an identifier, by phrase, by a word that sounds like a request
+    word, or by a question mark followed by an answer the recogniser was unsure of."""
+    found = []
+    for turn in agent_turns:
+        kind = _requested(turn, rules)
+        if kind:
+            found.append(Request(kind, turn))
+    return found
+
+
+def _requested(turn: Turn, rules: type[DialogueRules]) -> str | None:
+    text = turn.text
+    for entity_type, pattern in rules.questions:
+        if pattern.search(text):
+            return entity_type
+    for w in turn.words:
+        norm = normalise(w.text).replace("-", "")
+        if len(norm) < 4:
+            continue
+        for entity_type, keyword in rules.keywords:
+            if similarity(norm, keyword) >= 0.72:
+                return entity_type
+        for entity_type, stem in rules.stems:
+            if stem in norm:
+                return entity_type
+    return None
+
+
+def answer_spans(
+    agent: Recognition,
+    customer: Recognition,
+    *,
+    customer_channel: int,
+    language: str,
+    max_answer_s: float = 10.0,
+    trust: float = 0.6,
+) -> list[TimeSpan]:
+    """The customer's answer to each request, whatever the recogniser made of it.
+
+    The answer is the customer's speech after the question and before the agent speaks again
+    (capped). Leading lead-in words heard with confidence ("ja, det är …") stay audible;
+    everything from the first other word to the end of the answer is masked, including speech
+    the recogniser did not turn into words at all (fail closed).
+    """
+    rules = RULES.get(language.split("-")[0], SwedishDialogue)
+    agent_turns = turns(agent)
+    customer_turns = turns(customer)
+    spans = []
+    for req in requests(agent_turns, rules):
+        later_agent = [t.start for t in agent_turns if t.start > req.turn.end + 0.2]
+        limit = min(later_agent[0] if later_agent else float("inf"), req.turn.end + max_answer_s)
+        for turn in customer_turns:
+            if turn.end <= req.turn.start + 0.5 or turn.start >= limit:
+                continue
+            start, end = max(turn.start, req.turn.start), min(turn.end, limit)
+            start = _after_lead_in(turn, start, rules, trust)
+            end = _before_closing(turn, end, rules, trust)
+            if end > start:
+                spans.append(
+                    TimeSpan(customer_channel, start, end, req.entity_type, 0.7, "dialogue")
+                )
+    return spans
+
+
+def _after_lead_in(turn: Turn, start: float, rules: type[DialogueRules], trust: float) -> float:
+    for w in turn.words:
+        if w.end <= start:
+            continue
+        if normalise(w.text) in rules.lead_in and w.probability >= trust:
+            start = max(start, w.end)
+            continue
+        break
+    return start
+
+
+def _before_closing(turn: Turn, end: float, rules: type[DialogueRules], trust: float) -> float:
+    for w in reversed(turn.words):
+        if w.start >= end:
+            continue
+        if normalise(w.text) in rules.closing and w.probability >= trust:
+            end = min(end, w.start)
+            continue
+        break
+    return end
+
+
+def introduction_spans(
+    agent: Recognition,
+    *,
+    agent_channel: int,
+    language: str,
+    found: Sequence[TimeSpan],
+    within_s: float = 10.0,
+    trust: float = 0.5,
+) -> list[TimeSpan]:
+    """The agent says their name in the opening turn; if no name was found there, fail closed.
+
+    Every word of that turn that is neither a greeting word heard with confidence nor
+    confidently recognised is masked: the name is most likely among the words the model
+    could not make sense of.
+    """
+    rules = RULES.get(language.split("-")[0], SwedishDialogue)
+    opening = next((t for t in turns(agent) if t.start <= within_s and t.words), None)
+    if opening is None:
+        return []
+    named = any(
+        s.channel == agent_channel
+        and s.entity_type == "PERSON"
+        and s.start < opening.end
+        and s.end > opening.start
+        for s in found
+    )
+    if named:
+        return []
+    return [
+        TimeSpan(agent_channel, w.start, w.end, "PERSON", 0.6, "introduction")
+        for w in opening.words
+        if w.probability < trust and normalise(w.text) not in rules.greeting
+    ]

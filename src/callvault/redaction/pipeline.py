@@ -1,0 +1,243 @@
+"""The pseudonymisation pipeline: decode → per channel VAD + ASR → detect → decide → mask."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from callvault.redaction.asr import Recogniser, Recognition, Word
+from callvault.redaction.audio import Audio, channel_for_asr
+from callvault.redaction.detectors import DetectionContext, detectors_for
+from callvault.redaction.dialogue import answer_spans, introduction_spans
+from callvault.redaction.masking import mask_audio
+from callvault.redaction.spans import TimeSpan, merge_intervals
+from callvault.redaction.transcript import pseudonymised_json, transcript_json
+
+log = structlog.get_logger(__name__)
+
+ROLES = ("agent", "customer")
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class CallMetadata:
+    """What the telephony platform and the CRM said about the call (see CALL.meta.json)."""
+
+    call_id: str | None = None
+    language: str = "sv"
+    agent_name: str | None = None
+    customer_name: str | None = None
+    customer_email: str | None = None
+    customer_address: str | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> CallMetadata:
+        agent = data.get("agent") or {}
+        customer = data.get("customer") or {}
+        return cls(
+            call_id=data.get("call_id"),
+            language=str(data.get("language") or "sv"),
+            agent_name=agent.get("name") if isinstance(agent, Mapping) else None,
+            customer_name=customer.get("name") if isinstance(customer, Mapping) else None,
+            customer_email=customer.get("email") if isinstance(customer, Mapping) else None,
+            customer_address=customer.get("address") if isinstance(customer, Mapping) else None,
+        )
+
+    def known_names(self) -> tuple[str, ...]:
+        names = [self.agent_name, self.customer_name]
+        if self.customer_email:  # "anna.svensson@…" names the person too
+            local = self.customer_email.split("@", 1)[0]
+            names.append(" ".join(p for p in local.replace("_", ".").split(".") if p.isalpha()))
+        return tuple(n for n in names if n)
+
+    def vocabulary(self) -> list[str]:
+        """Words that bias recognition: the names the call is likely to contain."""
+        return [n for n in (self.agent_name, self.customer_name) if n]
+
+
+@dataclass(frozen=True)
+class Mark:
+    """An interval a person marked as sensitive; channel None means every channel."""
+
+    start: float
+    end: float
+    channel: int | None = None
+
+
+@dataclass(frozen=True)
+class RedactionOptions:
+    mask: str = "bleep"
+    pad_s: float = 0.2
+    min_score: float = 0.5
+    unheard_min_s: float = 0.6
+
+
+@dataclass(frozen=True)
+class ChannelTranscript:
+    channel: int
+    role: str
+    recognition: Recognition
+
+
+@dataclass(frozen=True)
+class RedactionResult:
+    audio: Audio
+    spans: tuple[TimeSpan, ...]
+    channels: tuple[ChannelTranscript, ...]
+    transcript: dict[str, Any] = field(repr=False)
+    pseudonymised: dict[str, Any] = field(repr=False)
+
+    def detections(self) -> dict[str, Any]:
+        """What was masked and why: times and kinds only, never the words."""
+        return {
+            "format": "callvault.detections/1",
+            "spans": [
+                {
+                    "channel": s.channel,
+                    "start": round(s.start, 3),
+                    "end": round(s.end, 3),
+                    "entity_type": s.entity_type,
+                    "score": round(s.score, 3),
+                    "source": s.source,
+                }
+                for s in self.spans
+            ],
+        }
+
+
+def role_of(channel: int, channels: int) -> str:
+    return ROLES[channel] if channels == 2 else ("mixed" if channels == 1 else f"ch{channel}")
+
+
+def recognise_channels(
+    audio: Audio, meta: CallMetadata, recogniser: Recogniser, progress: Progress | None = None
+) -> list[ChannelTranscript]:
+    out = []
+    for ch in range(audio.channels):
+        if progress:
+            progress("recognise", ch / audio.channels)
+        rec = recogniser.recognise(
+            channel_for_asr(audio, ch), language=meta.language, vocabulary=meta.vocabulary()
+        )
+        out.append(ChannelTranscript(ch, role_of(ch, audio.channels), rec))
+    if progress:
+        progress("recognise", 1.0)
+    return out
+
+
+def text_spans(words: Sequence[Word], channel: int, context: DetectionContext) -> list[TimeSpan]:
+    """Run every text detector over the channel's words and map their findings to times."""
+    text_parts: list[str] = []
+    offsets: list[tuple[int, int]] = []
+    pos = 0
+    for w in words:
+        offsets.append((pos, pos + len(w.text)))
+        text_parts.append(w.text)
+        pos += len(w.text) + 1
+    text = " ".join(text_parts)
+    spans = []
+    for detector in detectors_for(context.language):
+        for found in detector.detect(text, context):
+            hit = [i for i, (s, e) in enumerate(offsets) if s < found.end and e > found.start]
+            if hit:
+                spans.append(
+                    TimeSpan(
+                        channel,
+                        words[hit[0]].start,
+                        words[hit[-1]].end,
+                        found.entity_type,
+                        found.score,
+                        type(detector).__name__,
+                    )
+                )
+    return spans
+
+
+def unheard_spans(rec: Recognition, channel: int, min_s: float) -> list[TimeSpan]:
+    """Voice activity the recogniser turned into no words at all: fail closed and mask it."""
+    spans = []
+    for start, end in rec.speech:
+        if end - start < min_s:
+            continue
+        if not any(w.end > start and w.start < end for w in rec.words):
+            spans.append(TimeSpan(channel, start, end, "UNHEARD", 0.6, "unheard"))
+    return spans
+
+
+def detect(
+    channels: Sequence[ChannelTranscript], meta: CallMetadata, options: RedactionOptions
+) -> list[TimeSpan]:
+    context = DetectionContext(language=meta.language, known_names=meta.known_names())
+    spans: list[TimeSpan] = []
+    for ct in channels:
+        spans += text_spans(ct.recognition.words, ct.channel, context)
+        spans += unheard_spans(ct.recognition, ct.channel, options.unheard_min_s)
+    roles = {ct.role: ct for ct in channels}
+    if "agent" in roles and "customer" in roles:
+        spans += answer_spans(
+            roles["agent"].recognition,
+            roles["customer"].recognition,
+            customer_channel=roles["customer"].channel,
+            language=meta.language,
+        )
+        spans += introduction_spans(
+            roles["agent"].recognition,
+            agent_channel=roles["agent"].channel,
+            language=meta.language,
+            found=spans,
+        )
+    return spans
+
+
+def decide(
+    spans: Sequence[TimeSpan],
+    marks: Sequence[Mark],
+    audio: Audio,
+    options: RedactionOptions,
+) -> list[TimeSpan]:
+    """Keep confident findings and every mark, padded; the masking stage takes these as they are."""
+    kept = [
+        s.padded(options.pad_s, audio.duration_s) for s in spans if s.score >= options.min_score
+    ]
+    for m in marks:
+        for ch in range(audio.channels) if m.channel is None else [m.channel]:
+            kept.append(
+                TimeSpan(ch, max(0.0, m.start), min(audio.duration_s, m.end), "MARK", 1.0, "mark")
+            )
+    return sorted(kept, key=lambda s: (s.channel, s.start))
+
+
+def redact_call(
+    audio: Audio,
+    meta: CallMetadata,
+    recogniser: Recogniser,
+    *,
+    options: RedactionOptions | None = None,
+    marks: Sequence[Mark] = (),
+    progress: Progress | None = None,
+) -> RedactionResult:
+    """The whole pipeline on decoded audio; raises on any failure (the caller stores nothing)."""
+    options = options or RedactionOptions()
+    channels = recognise_channels(audio, meta, recogniser, progress)
+    found = detect(channels, meta, options)
+    spans = decide(found, marks, audio, options)
+    if progress:
+        progress("mask", 1.0)
+    redacted = mask_audio(audio, merge_intervals(spans), options.mask)
+    words = [(ct.channel, ct.role, ct.recognition.words) for ct in channels]
+    log.info(
+        "call_redacted",
+        call_id=meta.call_id,
+        spans=len(spans),
+        masked_s=round(sum(e - s for _, s, e in merge_intervals(spans)), 2),
+    )
+    return RedactionResult(
+        audio=redacted,
+        spans=tuple(spans),
+        channels=tuple(channels),
+        transcript=transcript_json(meta.call_id, meta.language, words),
+        pseudonymised=pseudonymised_json(meta.call_id, meta.language, words, spans),
+    )

@@ -1,0 +1,259 @@
+"""Pseudonymising a stored recording: read it from the vault, run the pipeline, store the variant.
+
+A failure at any step leaves no pseudonymised variant (an older one is withdrawn too, since it
+may lack a newer mark), the job row says `failed` with an error code, and the original is
+never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.orm import Session
+
+from callvault.db import transaction
+from callvault.errors import CallvaultError, InvalidInput, NotFound
+from callvault.recordings.models import Recording, RecordingState
+from callvault.redaction.asr import Recogniser, shared_recogniser
+from callvault.redaction.audio import decode_audio, encode_audio
+from callvault.redaction.files import options_from
+from callvault.redaction.models import JobStatus, RedactionJob, SensitiveMark
+from callvault.redaction.pipeline import CallMetadata, Mark, RedactionResult, redact_call
+from callvault.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+PSEUDONYMISED_KINDS = ("pseudonymised_audio", "pseudonymised_transcript")
+DERIVED_KINDS = ("transcript", "detections", *PSEUDONYMISED_KINDS)
+CHANNEL_ROLES = {"agent": 0, "customer": 1}
+
+
+@dataclass(frozen=True)
+class JobView:
+    """What the web and API may show about a recording's pseudonymisation (no personal data)."""
+
+    recording_id: uuid.UUID
+    status: str
+    error_code: str | None
+    attempts: int
+    spans: int | None
+    masked_s: float | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+def job_status(session: Session, recording_id: uuid.UUID) -> JobView | None:
+    """The latest pseudonymisation job of a recording, or None if none was started."""
+    job = session.scalar(sa.select(RedactionJob).where(RedactionJob.recording_id == recording_id))
+    if job is None:
+        return None
+    return JobView(
+        job.recording_id,
+        job.status,
+        job.error_code,
+        job.attempts,
+        job.spans,
+        job.masked_s,
+        job.started_at,
+        job.finished_at,
+    )
+
+
+def failed_jobs(session: Session, limit: int = 100) -> list[JobView]:
+    """Recordings whose pseudonymisation failed, newest first (for the DPO's overview)."""
+    ids = session.scalars(
+        sa.select(RedactionJob.recording_id)
+        .where(RedactionJob.status == JobStatus.FAILED)
+        .order_by(RedactionJob.finished_at.desc())
+        .limit(limit)
+    ).all()
+    return [v for i in ids if (v := job_status(session, i)) is not None]
+
+
+def queue_job(session: Session, runtime: Runtime, recording_id: uuid.UUID) -> RedactionJob:
+    """Make (or reset) the job row of a recording as queued; the caller enqueues the task."""
+    job = session.scalar(sa.select(RedactionJob).where(RedactionJob.recording_id == recording_id))
+    if job is None:
+        job = RedactionJob(recording_id=recording_id, created_at=runtime.clock.now())
+        session.add(job)
+    job.status = JobStatus.QUEUED
+    job.error_code = None
+    session.flush()
+    return job
+
+
+def add_mark(
+    session: Session,
+    runtime: Runtime,
+    *,
+    call_id: str,
+    start_s: float,
+    end_s: float,
+    channel: str | None,
+    created_by: str,
+) -> SensitiveMark:
+    """Record a sensitive interval of a call (seconds from the start of the recording)."""
+    if not (0 <= start_s < end_s) or end_s - start_s > 4 * 3600:
+        raise InvalidInput("a mark needs 0 <= start < end (seconds)")
+    if channel is not None and channel not in CHANNEL_ROLES:
+        raise InvalidInput("channel must be agent, customer or absent (both)")
+    mark = SensitiveMark(
+        call_id=call_id,
+        channel=CHANNEL_ROLES[channel] if channel else None,
+        start_s=float(start_s),
+        end_s=float(end_s),
+        created_by=created_by[:64],
+        created_at=runtime.clock.now(),
+    )
+    session.add(mark)
+    session.flush()
+    return mark
+
+
+def marks_for(session: Session, call_id: str) -> list[Mark]:
+    rows = session.scalars(sa.select(SensitiveMark).where(SensitiveMark.call_id == call_id)).all()
+    return [Mark(r.start_s, r.end_s, r.channel) for r in rows]
+
+
+def pseudonymise_recording(
+    runtime: Runtime, recording_id: uuid.UUID, *, recogniser: Recogniser | None = None
+) -> JobView:
+    """Run the pipeline on a stored recording and store its pseudonymised variant.
+
+    Three short transactions: claim (→ processing), the pipeline outside any transaction, then
+    store (→ ready) or record the failure (→ ingested, variant withdrawn, error code kept).
+    """
+    with transaction(runtime.sessions) as session:
+        recording = session.get(Recording, recording_id)
+        if recording is None or recording.state in (
+            RecordingState.DELETING,
+            RecordingState.DELETED,
+        ):
+            raise NotFound("no such recording")
+        job = queue_job(session, runtime, recording_id)
+        job.status = JobStatus.RUNNING
+        job.attempts += 1
+        job.started_at = runtime.clock.now()
+        job.finished_at = None
+        _set_state(session, recording, RecordingState.PROCESSING)
+        call_id = recording.call_id
+    log.info("redaction_started", recording_id=str(recording_id))
+    try:
+        result = _run(runtime, recording_id, call_id, recogniser)
+        _store(runtime, recording_id, result)
+    except Exception as exc:
+        code = exc.code if isinstance(exc, CallvaultError) else "internal_error"
+        _fail(runtime, recording_id, code)
+        log.warning("redaction_failed", recording_id=str(recording_id), error_code=code)
+        raise
+    log.info("redaction_done", recording_id=str(recording_id), spans=len(result.spans))
+    with runtime.sessions() as session:
+        view = job_status(session, recording_id)
+    assert view is not None
+    return view
+
+
+def _run(
+    runtime: Runtime, recording_id: uuid.UUID, call_id: str, recogniser: Recogniser | None
+) -> RedactionResult:
+    from callvault.vault.service import open_artifact
+
+    with transaction(runtime.sessions) as session:
+        original = b"".join(open_artifact(session, runtime, recording_id, "original").iter())
+        try:
+            raw_meta = b"".join(open_artifact(session, runtime, recording_id, "metadata").iter())
+            meta_data = json.loads(raw_meta)
+        except NotFound:
+            meta_data = {"call_id": call_id}
+        marks = marks_for(session, call_id)
+    meta = CallMetadata.from_mapping(meta_data if isinstance(meta_data, dict) else {})
+    audio = decode_audio(original)
+    return redact_call(
+        audio,
+        meta,
+        recogniser or shared_recogniser(runtime.settings),
+        options=options_from(runtime.settings),
+        marks=marks,
+    )
+
+
+def _store(runtime: Runtime, recording_id: uuid.UUID, result: RedactionResult) -> None:
+    from callvault.vault.service import store_artifact
+
+    def js(data: object) -> list[bytes]:
+        return [json.dumps(data, ensure_ascii=False).encode("utf-8")]
+
+    with transaction(runtime.sessions) as session:
+        store_artifact(session, runtime, recording_id, "transcript", js(result.transcript),
+                       "application/json")  # fmt: skip
+        store_artifact(session, runtime, recording_id, "detections", js(result.detections()),
+                       "application/json")  # fmt: skip
+        store_artifact(session, runtime, recording_id, "pseudonymised_transcript",
+                       js(result.pseudonymised), "application/json")  # fmt: skip
+        store_artifact(session, runtime, recording_id, "pseudonymised_audio",
+                       [encode_audio(result.audio, "FLAC")], "audio/flac")  # fmt: skip
+        job = session.scalar(
+            sa.select(RedactionJob).where(RedactionJob.recording_id == recording_id)
+        )
+        assert job is not None
+        job.status = JobStatus.DONE
+        job.error_code = None
+        job.spans = len(result.spans)
+        job.masked_s = round(sum(s.end - s.start for s in result.spans), 2)
+        job.duration_s = round(result.audio.duration_s, 2)
+        job.finished_at = runtime.clock.now()
+        recording = session.get(Recording, recording_id)
+        assert recording is not None
+        _set_state(session, recording, RecordingState.READY)
+
+
+def _fail(runtime: Runtime, recording_id: uuid.UUID, code: str) -> None:
+    from callvault.vault.models import Artifact
+    from callvault.vault.service import delete_blobs
+
+    with transaction(runtime.sessions) as session:
+        stale = session.scalars(
+            sa.select(Artifact).where(
+                Artifact.owner_id == recording_id, Artifact.kind.in_(PSEUDONYMISED_KINDS)
+            )
+        ).all()
+        names = [a.blob_name for a in stale]
+        for artifact in stale:
+            session.delete(artifact)
+        job = session.scalar(
+            sa.select(RedactionJob).where(RedactionJob.recording_id == recording_id)
+        )
+        if job is not None:
+            job.status = JobStatus.FAILED
+            job.error_code = code[:64]
+            job.finished_at = runtime.clock.now()
+        recording = session.get(Recording, recording_id)
+        if recording is not None and recording.state == RecordingState.PROCESSING:
+            _set_state(session, recording, RecordingState.INGESTED)
+    if names:
+        delete_blobs(runtime, names)
+
+
+def _set_state(session: Session, recording: Recording, state: str) -> None:
+    from callvault.recordings.service import set_state
+
+    set_state(session, recording, state)
+
+
+def recordings_to_pseudonymise(session: Session, limit: int = 20) -> list[uuid.UUID]:
+    """Ingested recordings with no job yet (the sweep's work list)."""
+    return list(
+        session.scalars(
+            sa.select(Recording.id)
+            .outerjoin(RedactionJob, RedactionJob.recording_id == Recording.id)
+            .where(Recording.state == RecordingState.INGESTED)
+            .where(RedactionJob.id.is_(None))
+            .order_by(Recording.created_at)
+            .limit(limit)
+        ).all()
+    )
