@@ -287,3 +287,36 @@ def test_the_sweep_is_audited_with_ids_only(
     assert len(entries) == 1
     assert {uuid.UUID(i) for i in entries[0].details["recordings"]} == _ids(recordings)
     assert "+4670" not in json.dumps(entries[0].details)
+
+
+@pytest.mark.parametrize(("days", "deleted"), [(89, False), (91, True)])
+def test_consent_evidence_without_a_recording_goes_after_the_retention(
+    session: Session,
+    vault_runtime: Runtime,
+    clock: FixedClock,
+    make_recording: RecordingFactory,
+    days: int,
+    deleted: bool,
+) -> None:
+    recording = make_recording(expires_at=clock.now() + timedelta(days=5))
+    orphan = ConsentEvidence(
+        call_id="CA-never-recorded",
+        digit="1",
+        given_at=clock.now() - timedelta(days=days),
+        policy_version_id=recording.policy_version_id,
+        prompt_sha256="0" * 64,
+        prompt_version="v1",
+        language="sv",
+        source="ivr",
+        created_at=clock.now() - timedelta(days=days),
+    )
+    session.add(orphan)
+    session.flush()
+    orphan_id, kept_id = orphan.id, recording.consent_evidence_id
+
+    result = delete_expired_recordings(vault_runtime)
+
+    session.expire_all()
+    assert (session.get(ConsentEvidence, orphan_id) is None) is deleted
+    assert session.get(ConsentEvidence, kept_id) is not None
+    assert result.consent_evidence_deleted == int(deleted)

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from callvault.consent.models import ConsentEvidence
 from callvault.db import Base, new_id
 
 
@@ -47,3 +48,12 @@ class DeletionReceipt(Base):
     deleted_at: Mapped[datetime | None]
     removed: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     pending_blobs: Mapped[list[str]] = mapped_column(sa.JSON)
+
+
+# The sweep finds consent evidence whose call never became a recording by age
+# (`delete_unused_consent_evidence`); without this index that would read the whole table.
+sa.Index(
+    "ix_consent_evidence_policy_version_id_given_at",
+    ConsentEvidence.policy_version_id,
+    ConsentEvidence.given_at,
+)

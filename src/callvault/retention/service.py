@@ -22,7 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -235,6 +235,51 @@ def _delete_consent_evidence(
     return counts
 
 
+def delete_unused_consent_evidence(session: Session, now: datetime) -> int:
+    """Delete consent evidence whose call never became a (live) recording, once the longest
+    retention of its policy version has passed: evidence of consent is kept as long as the
+    recording it covers, and no longer (e.g. a call whose audio never arrived)."""
+    from callvault.audit.service import record
+    from callvault.policy.models import PolicyPurpose
+
+    longest = session.execute(
+        sa.select(
+            PolicyPurpose.policy_version_id, sa.func.max(PolicyPurpose.retention_days)
+        ).group_by(PolicyPurpose.policy_version_id)
+    ).all()
+    deleted = 0
+    for version_id, days in longest:
+        live_recording = sa.exists().where(
+            Recording.state.in_(LIVE_STATES),
+            sa.or_(
+                Recording.consent_evidence_id == ConsentEvidence.id,
+                Recording.call_id == ConsentEvidence.call_id,
+            ),
+        )
+        gone = session.execute(
+            sa.delete(ConsentEvidence)
+            .where(
+                ConsentEvidence.policy_version_id == version_id,
+                ConsentEvidence.given_at <= now - timedelta(days=int(days)),
+                ~live_recording,
+            )
+            .returning(ConsentEvidence.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        deleted += len(gone)
+    if deleted:
+        record(
+            session,
+            actor="system",
+            action="retention.delete",
+            object_type="consent_evidence",
+            source="worker",
+            details={"consent_evidence": deleted, "reason": "retention"},
+            at=now,
+        )
+    return deleted
+
+
 def _audit(
     session: Session,
     reason: DeletionReason,
@@ -378,6 +423,7 @@ def delete_expired_recordings(
         if progress is not None:
             progress(len(ids))
     with transaction(runtime.sessions) as session:
+        evidence += delete_unused_consent_evidence(session, now)
         overdue = overdue_count(session, now)
     result = SweepResult(
         dry_run=False,
