@@ -258,7 +258,7 @@ def test_open_refuses_what_it_cannot_answer(
     session: Session, vault_runtime: Runtime, kwargs: dict[str, object]
 ) -> None:
     with pytest.raises((InvalidInput, NotFound)):
-        open_request(session, vault_runtime, actor="system", source="test", **kwargs)  # type: ignore[arg-type]
+        open_request(session, vault_runtime, actor="system", source="test", **kwargs)  # type: ignore[arg-type,unused-ignore]
 
 
 @pytest.mark.parametrize(("offset_s", "purged"), [(-1, False), (1, True)])

@@ -148,6 +148,12 @@ def _fingerprint(session: sa.orm.Session, recording_id: uuid.UUID) -> tuple[obje
     return (*row, tuple(blobs))
 
 
+def _blobs_of(fingerprint: tuple[object, ...]) -> tuple[str, ...]:
+    names = fingerprint[-1]
+    assert isinstance(names, tuple)
+    return tuple(str(n) for n in names)
+
+
 def _start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-c", "from callvault.cli import main; main()", "worker", "-w", "1"],
@@ -170,7 +176,7 @@ def _enqueue_sweep(queue_url: str) -> None:
         huey.use(before)
 
 
-def _count(runtime: Runtime, query: sa.Select[tuple[int]]) -> int:
+def _count(runtime: Runtime, query: sa.Select[int]) -> int:
     with transaction(runtime.sessions) as session:
         return int(session.scalar(query) or 0)
 
@@ -234,7 +240,7 @@ def test_worker_killed_mid_sweep_resumes_and_touches_nothing_else(world: CrashWo
         assert session.scalar(sa.select(sa.func.count()).select_from(ConsentEvidence)) == NOT_DUE
         for recording_id, before in kept.items():
             assert _fingerprint(session, recording_id) == before
-            assert all(runtime.blobs.exists(name) for name in before[-1])  # type: ignore[union-attr]
+            assert all(runtime.blobs.exists(name) for name in _blobs_of(before))
     remaining = set(runtime.blobs.names())
-    expected = {name for before in kept.values() for name in before[-1]}  # type: ignore[union-attr]
+    expected = {name for before in kept.values() for name in _blobs_of(before)}
     assert remaining == expected

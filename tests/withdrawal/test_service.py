@@ -200,7 +200,7 @@ def test_refuses_what_it_cannot_act_on(
 ) -> None:
     args = {"actor": "system", "channel": "api", **kwargs}
     with pytest.raises(error):
-        withdraw(session, vault_runtime, **args)  # type: ignore[arg-type]
+        withdraw(session, vault_runtime, **args)  # type: ignore[arg-type,unused-ignore]
 
 
 def test_withdrawn_during_tells_ingest_about_a_withdrawal_after_the_call_began(

@@ -26,7 +26,7 @@ from callvault.worker.queue import (
 )
 
 
-@huey.task()
+@huey.task()  # type: ignore[untyped-decorator]
 def touch_marker(path: str) -> None:
     """A test job: create a file, so another thread's run is visible."""
     Path(path).write_text("done")
