@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi import FastAPI
 
@@ -36,3 +38,25 @@ def test_install_adds_startup_and_shutdown_hooks(runtime: Runtime) -> None:
     assert len(app.router.on_startup) == 1 and len(app.router.on_shutdown) == 1
     app.router.on_startup[0]()  # env "test": does not start a thread
     assert not app.state.embedded_worker.running
+
+
+def test_the_embedded_worker_runs_while_the_app_runs(runtime: Runtime, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from callvault.worker.queue import huey
+
+    before = huey.url
+    runtime.settings = Settings(
+        env="development",
+        data_dir=tmp_path / "var",
+        queue_url=f"sqlite:///{tmp_path / 'queue.db'}",
+    )
+    app = FastAPI()
+    app.state.runtime = runtime
+    middleware.install(app)
+    try:
+        with TestClient(app):
+            assert app.state.embedded_worker.running
+        assert not app.state.embedded_worker.running
+    finally:
+        huey.use(before)

@@ -66,6 +66,9 @@ class EmbeddedWorker:
             periodic=True,
             check_worker_health=True,
             shutdown_timeout=self.shutdown_timeout,
+            # An idle worker polls at most every 2 s: cheap on SQLite, and shutdown (which
+            # waits for a sleeping worker) and a withdrawal's clean-up job stay prompt.
+            max_delay=2.0,
         )
         # Consumer.run() loops on its stop flag and restarts dead worker threads.
         self._thread = threading.Thread(
