@@ -14,8 +14,7 @@ from callvault.accounts import service as accounts
 from callvault.accounts.auth import client_address
 from callvault.accounts.roles import Role
 from callvault.deps import RuntimeDep, SessionDep
-from callvault.errors import Conflict, InvalidInput, PermissionDenied
-
+from callvault.errors import Conflict, InvalidInput
 from callvault.web.dashboard_pages import account_labels
 from callvault.web.forms import Posted, text
 from callvault.web.grants_pages import day_start, parse_day

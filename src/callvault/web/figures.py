@@ -160,7 +160,7 @@ def it_figures(session: Session, runtime: Runtime) -> ItFigures:
     from callvault.audit.models import AuditCheckpoint
     from callvault.audit.queries import search
     from callvault.health.service import check_health
-    from callvault.retention.models import DeletionReceipt, DeletionReason
+    from callvault.retention.models import DeletionReason, DeletionReceipt
     from callvault.retention.service import count_unfinished, overdue_count
     from callvault.telephony.status import transfer_status
     from callvault.vault.models import Artifact

@@ -28,11 +28,34 @@
     });
   }
 
+  // Peaks for the waveform, from one fetch of the audio; playback itself stays on the <audio>
+  // element, which streams from the access API with HTTP Range requests when seeking.
+  function peaksOf(decoded, points) {
+    var channels = [];
+    for (var c = 0; c < decoded.numberOfChannels; c++) {
+      var data = decoded.getChannelData(c);
+      var size = Math.max(1, Math.floor(data.length / points));
+      var peaks = new Float32Array(Math.ceil(data.length / size));
+      for (var i = 0, p = 0; i < data.length; i += size, p++) {
+        var max = 0;
+        for (var j = i; j < Math.min(i + size, data.length); j++) {
+          var v = Math.abs(data[j]);
+          if (v > max) max = v;
+        }
+        peaks[p] = max;
+      }
+      channels.push(peaks);
+    }
+    return channels;
+  }
+
   function startPlayers() {
     if (typeof window.WaveSurfer === "undefined") return;
     document.querySelectorAll("[data-player]").forEach(function (box) {
       var audio = box.querySelector("audio");
       var container = box.querySelector(".waveform");
+      // Absolute, as the element reports it, so loading the peaks does not reset playback.
+      var src = new URL(box.getAttribute("data-src"), window.location.href).href;
       var masked = [];
       try { masked = JSON.parse(box.getAttribute("data-masked") || "[]"); } catch (e) { masked = []; }
       var plugins = [];
@@ -44,7 +67,6 @@
       var player = window.WaveSurfer.create({
         container: container,
         media: audio,
-        url: box.getAttribute("data-src"),
         height: 96,
         waveColor: "#4a5360",
         progressColor: "#0b4f8a",
@@ -53,17 +75,27 @@
         plugins: plugins
       });
       player.on("decode", function () {
-        if (!regions) return;
-        var label = box.getAttribute("data-masked-label") || "masked";
-        masked.forEach(function (m) {
-          regions.addRegion({
-            start: m.start, end: m.end, drag: false, resize: false,
-            color: "rgba(164, 22, 26, 0.30)", content: label
+        if (regions) {
+          var label = box.getAttribute("data-masked-label") || "masked";
+          masked.forEach(function (m) {
+            regions.addRegion({
+              start: m.start, end: m.end, drag: false, resize: false,
+              color: "rgba(164, 22, 26, 0.30)", content: label
+            });
           });
-        });
+        }
         box.setAttribute("data-waveform", "ready");
       });
-      player.on("error", function () { box.setAttribute("data-waveform", "failed"); });
+      fetch(src, { credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.arrayBuffer(); })
+        .then(function (buffer) {
+          var Context = window.AudioContext || window.webkitAudioContext;
+          return new Context().decodeAudioData(buffer);
+        })
+        .then(function (decoded) {
+          return player.load(src, peaksOf(decoded, 2000), decoded.duration);
+        })
+        .catch(function () { box.setAttribute("data-waveform", "failed"); });
     });
   }
 
