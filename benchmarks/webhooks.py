@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import httpx
@@ -75,6 +75,7 @@ class Caller:
         self.validator = RequestValidator(TOKEN)
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.errors = 0
+        self.error_kinds: Counter[str] = Counter()
 
     async def post(self, path: str, fields: dict[str, str]) -> None:
         signature = self.validator.compute_signature(self.base + path, fields)
@@ -85,6 +86,7 @@ class Caller:
         elapsed = (time.perf_counter() - start) * 1000
         if response.status_code != 200:
             self.errors += 1
+            self.error_kinds[f"{response.status_code} {response.text[:80]}"] += 1
         self.latencies[path.rsplit("/", 1)[-1]].append(elapsed)
 
     async def call(
@@ -113,6 +115,16 @@ class Caller:
             await self.post("/telephony/twilio/consent", fields)
 
 
+async def run_sequential(base: str, calls: int, seed: int) -> Caller:
+    """One call at a time: the service time of a request without any queueing."""
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        caller = Caller(client, base)
+        rng = random.Random(seed)  # noqa: S311 (simulated callers, not cryptography)
+        for n in range(calls):
+            await caller.call(n, 0.0, (0.0, 0.0), rng)
+        return caller
+
+
 async def run_calls(
     base: str, calls: int, ramp: float, listen: tuple[float, float], seed: int
 ) -> Caller:
@@ -131,7 +143,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def report(title: str, caller: Caller, wall: float) -> bool:
-    print(f"\n{title} (wall {wall:.2f} s, errors {caller.errors})")
+    load = os.getloadavg()[0]
+    print(f"\n{title} (wall {wall:.2f} s, errors {caller.errors}, load average {load:.1f})")
+    for kind, count in caller.error_kinds.most_common(3):
+        print(f"  error x{count}: {kind}")
     print(f"  {'endpoint':<10} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     ok = caller.errors == 0
     for name in ("voice", "consent"):
@@ -154,10 +169,13 @@ def wait_for(port: int, process: subprocess.Popen[bytes], seconds: float = 60) -
         if process.poll() is not None:
             raise SystemExit("the server process exited; run with --verbose to see why")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            # Our own server, not whatever else grabbed the port: it publishes policy version 1.
+            answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/policy/versions", timeout=2)
+            if answer.status_code == 200 and answer.json()["versions"][0]["number"] == 1:
                 return
-        except OSError:
-            time.sleep(0.1)
+        except (httpx.HTTPError, ValueError, KeyError, IndexError):
+            pass
+        time.sleep(0.2)
     raise SystemExit("the server did not start")
 
 
@@ -233,6 +251,9 @@ def main() -> None:
             wait_for(port, server)
             print(f"callvault webhooks on {base}, {args.backend}, {os.cpu_count()} CPUs")
             asyncio.run(run_calls(base, 20, 0.0, (0.0, 0.0), args.seed))  # warm-up
+            start = time.perf_counter()
+            sequential = asyncio.run(run_sequential(base, 50, args.seed + 2))
+            report("baseline: 50 calls one after another", sequential, time.perf_counter() - start)
             start = time.perf_counter()
             listen = (args.listen[0], args.listen[1])
             realistic = asyncio.run(run_calls(base, args.calls, args.ramp, listen, args.seed))
