@@ -90,13 +90,18 @@ def handle_choice(session: Session, runtime: Runtime, call: IncomingCall) -> str
     """POST /consent: 1 consents, 2 refuses, 9 withdraws; anything else counts as a failure."""
     write_intent(session)
     state = _find(session, runtime, call.call_sid, lock=True)
-    if state is None:  # the call state was lost (or /voice never reached us): begin it now
-        state = _start(session, runtime, call, "sv", LINE_CONSENT)
+    if state is None:  # the call state is gone (purged, restored database): begin it now
+        try:
+            state = _start(session, runtime, call, "sv", LINE_CONSENT)
+        except ConfigurationError:
+            log.error("ivr_no_policy_in_force", hint="run `callvault init`")
+            return twiml.connect(runtime.settings.agent_destination, language="sv", recorded=False)
     if state.outcome != CallOutcome.PROMPTING:
         return _replay(session, runtime, state)
-    if call.request_token and call.request_token == state.last_request_token:
+    token = call.request_token[:128] if call.request_token else None
+    if token and token == state.last_request_token:
         return _replay(session, runtime, state)  # the provider retried the same request
-    state.last_request_token = call.request_token
+    state.last_request_token = token
     version = _version(session, state.policy_version_id)
     digit = (call.digits or "").strip()[:1]
     now = runtime.clock.now()
