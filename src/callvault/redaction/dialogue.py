@@ -63,6 +63,8 @@ class DialogueRules:
     greeting: ClassVar[frozenset[str]]
     # Words of a request, matched by sound because the agent's question may be misheard too.
     keywords: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # The agent's opening turn introduces the agent: only an explicit question counts there.
+    opening_question: ClassVar[re.Pattern[str]]
     stems: ClassVar[tuple[tuple[str, str], ...]] = ()
 
 
@@ -72,12 +74,12 @@ class SwedishDialogue(DialogueRules):
     questions = (
         (
             "PERSON",
-            re.compile(r"heter du|vad heter|namn|fullständig|vem (pratar|talar) jag|vem är det"),
+            re.compile(r"heter du|vad heter|(?<!mitt )namn|fullst|vem ?(pr|ta)|vem är det"),
         ),
         ("PERSONNUMMER", re.compile(r"person|pers.{0,2}m+er|födelse|identifiera")),
-        ("PHONE", re.compile(r"telefon|mobil|nå dig|ringa dig|nummer|n?ummer|ommer")),
-        ("EMAIL", re.compile(r"e-?post|mejl|mail")),
-        ("ADDRESS", re.compile(r"adr?ess|dres|ttres|leverans|bor du|postnummer|skicka")),
+        ("PHONE", re.compile(r"telefon|mobil|nå dig|ringa dig|nummer|umme|(?<!k)ommer\b")),
+        ("EMAIL", re.compile(r"e-?post|mejl|mail|påst")),
+        ("ADDRESS", re.compile(r"adr?ess|dres|ttres|leverans|faktur|bor du|postnummer|skicka")),
     )
     lead_in = frozenset(
         [
@@ -121,9 +123,8 @@ class SwedishDialogue(DialogueRules):
         ]
     )
     closing = frozenset({"tack", "hej", "då"})
+    opening_question = re.compile(r"heter du|vad heter|ditt namn|vem ?(pr|ta)")
     keywords = (
-        ("PERSON", "namn"),
-        ("PERSON", "namnet"),
         ("PERSONNUMMER", "personnummer"),
         ("PERSONNUMMER", "födelsedatum"),
         ("PHONE", "telefonnummer"),
@@ -137,7 +138,7 @@ class SwedishDialogue(DialogueRules):
         ("ADDRESS", "fakturaadress"),
         ("ADDRESS", "postnummer"),
     )
-    stems = (("EMAIL", "post"), ("ADDRESS", "dres"), ("PHONE", "ummer"), ("PHONE", "omme"))
+    stems = (("EMAIL", "post"), ("ADDRESS", "dres"), ("PHONE", "umme"))
     greeting = frozenset(
         [
             "hej",
@@ -213,6 +214,7 @@ class EnglishDialogue(DialogueRules):
         ]
     )
     closing = frozenset({"thanks", "thank", "you", "bye"})
+    opening_question = re.compile(r"your name|who am i speaking|who's calling")
     greeting = frozenset(
         [
             "hello",
@@ -253,7 +255,11 @@ def requests(agent_turns: Sequence[Turn], rules: type[DialogueRules]) -> list[Re
     """Agent turns that ask for an identifier, by phrase, by a word that sounds like a request
     word, or by a question mark followed by an answer the recogniser was unsure of."""
     found = []
-    for turn in agent_turns:
+    for i, turn in enumerate(agent_turns):
+        if i == 0 and turn.words:
+            if rules.opening_question.search(turn.text):
+                found.append(Request("PERSON", turn))
+            continue
         kind = _requested(turn, rules)
         if kind:
             found.append(Request(kind, turn))
@@ -261,6 +267,8 @@ def requests(agent_turns: Sequence[Turn], rules: type[DialogueRules]) -> list[Re
 
 
 def _requested(turn: Turn, rules: type[DialogueRules]) -> str | None:
+    if not turn.words and turn.end - turn.start >= 0.8:
+        return "ANSWER"  # the agent said something nobody could hear: it may have been a request
     text = turn.text
     for entity_type, pattern in rules.questions:
         if pattern.search(text):
@@ -270,7 +278,7 @@ def _requested(turn: Turn, rules: type[DialogueRules]) -> str | None:
         if len(norm) < 4:
             continue
         for entity_type, keyword in rules.keywords:
-            if similarity(norm, keyword) >= 0.72:
+            if similarity(norm, keyword) >= 0.78:
                 return entity_type
         for entity_type, stem in rules.stems:
             if stem in norm:
@@ -300,7 +308,9 @@ def answer_spans(
     spans = []
     for req in requests(agent_turns, rules):
         later_agent = [t.start for t in agent_turns if t.start > req.turn.end + 0.2]
-        limit = min(later_agent[0] if later_agent else float("inf"), req.turn.end + max_answer_s)
+        if not later_agent:
+            continue  # the call ends: what follows is a goodbye, not an answer
+        limit = min(later_agent[0], req.turn.end + max_answer_s)
         for turn in customer_turns:
             if turn.end <= req.turn.start + 0.5 or turn.start >= limit:
                 continue
@@ -343,7 +353,7 @@ def introduction_spans(
     language: str,
     found: Sequence[TimeSpan],
     within_s: float = 10.0,
-    trust: float = 0.5,
+    trust: float = 0.7,
 ) -> list[TimeSpan]:
     """The agent says their name in the opening turn; if no name was found there, fail closed.
 
@@ -355,12 +365,14 @@ def introduction_spans(
     opening = next((t for t in turns(agent) if t.start <= within_s and t.words), None)
     if opening is None:
         return []
+    # A name "found" only in words the model barely believed (a prompt echo) does not count.
+    believed = [w for w in opening.words if w.probability >= 0.2]
     named = any(
         s.channel == agent_channel
         and s.entity_type == "PERSON"
-        and s.start < opening.end
-        and s.end > opening.start
+        and any(w.start < s.end and w.end > s.start for w in believed)
         for s in found
+        if s.start < opening.end and s.end > opening.start
     )
     if named:
         return []

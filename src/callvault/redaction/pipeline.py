@@ -156,6 +156,66 @@ def text_spans(words: Sequence[Word], channel: int, context: DetectionContext) -
     return spans
 
 
+WIDENED_KINDS = frozenset({"NUMBER", "PHONE", "PERSONNUMMER", "ADDRESS", "EMAIL"})
+
+
+def widen_over_unsure_words(
+    spans: Sequence[TimeSpan],
+    words: Sequence[Word],
+    *,
+    unsure: float = 0.5,
+    max_words: int = 6,
+    max_gap_s: float = 0.6,
+) -> list[TimeSpan]:
+    """Numbers come with street names, towns and e-mail parts the model could not make out:
+    a span of those kinds grows over the adjacent words it was unsure of (fail closed)."""
+    out = []
+    for span in spans:
+        if span.entity_type not in WIDENED_KINDS:
+            continue
+        inside = [i for i, w in enumerate(words) if w.start < span.end and w.end > span.start]
+        if not inside:
+            continue
+        first = _reach(words, inside[0], -1, unsure, max_words, max_gap_s)
+        last = _reach(words, inside[-1], 1, unsure, max_words, max_gap_s)
+        if first < inside[0] or last > inside[-1]:
+            out.append(
+                TimeSpan(
+                    span.channel,
+                    min(span.start, words[first].start),
+                    max(span.end, words[last].end),
+                    span.entity_type,
+                    span.score,
+                    "widened",
+                )
+            )
+    return out
+
+
+def _reach(
+    words: Sequence[Word], i: int, step: int, unsure: float, max_words: int, max_gap_s: float
+) -> int:
+    edge = i
+    j = i + step
+    taken = 0
+    while 0 <= j < len(words) and taken < max_words:
+        prev = words[j - step]
+        gap = (words[j].start - prev.end) if step > 0 else (prev.start - words[j].end)
+        if gap > max_gap_s:
+            break
+        if words[j].probability < unsure:
+            edge = j
+        elif not (
+            len(words[j].text) <= 4
+            and 0 <= j + step < len(words)
+            and words[j + step].probability < unsure
+        ):
+            break
+        taken += 1
+        j += step
+    return edge
+
+
 def unheard_spans(rec: Recognition, channel: int, min_s: float) -> list[TimeSpan]:
     """Voice activity the recogniser turned into no words at all: fail closed and mask it."""
     spans = []
@@ -173,7 +233,9 @@ def detect(
     context = DetectionContext(language=meta.language, known_names=meta.known_names())
     spans: list[TimeSpan] = []
     for ct in channels:
-        spans += text_spans(ct.recognition.words, ct.channel, context)
+        found = text_spans(ct.recognition.words, ct.channel, context)
+        spans += found
+        spans += widen_over_unsure_words(found, ct.recognition.words)
         spans += unheard_spans(ct.recognition, ct.channel, options.unheard_min_s)
     roles = {ct.role: ct for ct in channels}
     if "agent" in roles and "customer" in roles:
