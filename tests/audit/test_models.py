@@ -78,3 +78,23 @@ def test_application_refuses_bulk_statements(
 ) -> None:
     with pytest.raises(PermissionDenied, match="append-only"):
         session.execute(statement)
+
+
+def test_migration_ddl_installs_the_same_guards(session: Session, entry: AuditEntry) -> None:
+    from callvault.audit.models import APPEND_ONLY_TABLES, migration_ddl
+    from tests.audit.helpers import allow_tampering
+
+    connection = session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        for table in APPEND_ONLY_TABLES:
+            for name in ("append_only", "no_truncate"):
+                connection.exec_driver_sql(f"DROP TRIGGER {table}_{name} ON {table}")
+    else:
+        allow_tampering(session)
+    connection.exec_driver_sql("DELETE FROM audit_head")
+    for ddl in migration_ddl(dialect):
+        connection.execute(ddl)
+    assert connection.exec_driver_sql("SELECT seq FROM audit_head").scalar() == 0
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), connection.begin_nested():
+        connection.execute(sa.text("DELETE FROM audit_entries WHERE seq = :s"), {"s": entry.seq})

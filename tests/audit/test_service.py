@@ -222,3 +222,10 @@ def test_concurrent_appends_form_one_unbroken_chain(
         assert e.prev_hash == prev
         assert e.hash == recomputed_hash(e)
         prev = e.hash
+
+
+def test_record_recreates_a_missing_head_row_from_the_entries(session: Session) -> None:
+    before = record(session, actor="system", action="audit.test")
+    session.connection().exec_driver_sql("DELETE FROM audit_head")
+    after = record(session, actor="system", action="audit.test")
+    assert (after.seq, after.prev_hash) == (before.seq + 1, before.hash)

@@ -132,6 +132,7 @@ def verify(request: Request, principal: AuditReader, runtime: RuntimeDep) -> dic
     except KeyringError:
         verifier = None
     with verification_connection(runtime) as connection:
+        # One process: forking inside a threaded server is not safe.
         report = verify_chain(connection, verifier)
     result = report.as_dict()
     record_isolated(

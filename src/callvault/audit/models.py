@@ -133,6 +133,22 @@ def _sqlite_triggers(table: str) -> list[str]:
     ]
 
 
+def migration_ddl(dialect: str) -> list[DDL]:
+    """Every statement create_all adds after the audit tables, for the Alembic migration:
+    `for ddl in migration_ddl(op.get_bind().dialect.name): op.get_bind().execute(ddl)`
+    (DDL objects, so `%%` in the PL/pgSQL text is handled exactly as create_all handles it)."""
+    statements: list[str] = []
+    if dialect == "postgresql":
+        statements.append(POSTGRESQL_FUNCTION)
+        for table in APPEND_ONLY_TABLES:
+            statements.extend(_postgresql_triggers(table))
+    elif dialect == "sqlite":
+        for table in APPEND_ONLY_TABLES:
+            statements.extend(_sqlite_triggers(table))
+    statements.append(HEAD_ROW)
+    return [_ddl(statement) for statement in statements]
+
+
 def _attach_append_only(table: sa.Table) -> None:
     event.listen(table, "after_create", _ddl(POSTGRESQL_FUNCTION).execute_if(dialect="postgresql"))
     for statement in _postgresql_triggers(table.name):

@@ -19,6 +19,7 @@ from callvault.audit.chain import (
     checkpoint_message,
     link_hash,
 )
+from callvault.audit.parallel import PARALLEL_MIN_ENTRIES, walk_in_parallel
 from callvault.audit.signing import CheckpointVerifier
 from callvault.runtime import Runtime
 
@@ -35,7 +36,7 @@ SELECT seq, prev_hash, hash,
   || ',"object_id":' || json_quote(object_id) || ',"object_type":' || json_quote(object_type)
   || ',"outcome":' || json_quote(outcome) || ',"reason":' || json_quote(reason)
   || ',"seq":' || seq || ',"source":' || json_quote(source) || '}'
-FROM audit_entries WHERE seq >= ? ORDER BY seq
+FROM audit_entries WHERE seq >= ? AND seq <= ? ORDER BY seq
 """
 # PostgreSQL's to_json costs more server time than building the JSON in Python costs here, so
 # PostgreSQL sends the columns (time already as canonical text) and Python assembles them.
@@ -43,7 +44,7 @@ _POSTGRES_ENTRIES = (
     "SELECT seq, prev_hash, hash, action, actor, "
     "pg_catalog.to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
     "details::text, object_id, object_type, outcome, reason, source "
-    "FROM audit_entries WHERE seq >= %s ORDER BY seq"
+    "FROM audit_entries WHERE seq >= %s AND seq <= %s ORDER BY seq"
 )
 _ROW = sa.text(
     "SELECT seq, at, actor, action, object_type, object_id, reason, source, outcome, details "
@@ -71,6 +72,10 @@ class VerifyReport:
     last_checkpoint_seq: int | None = None
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
+    # Where a range walked by one worker starts: stitched to the range before it.
+    first_seq: int | None = None
+    first_prev: str | None = None
+    last_hash: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -106,10 +111,14 @@ def verify_chain(
     *,
     on_progress: Callable[[int], None] | None = None,
     batch_size: int = BATCH,
+    workers: int = 1,
+    parallel_threshold: int = PARALLEL_MIN_ENTRIES,
 ) -> VerifyReport:
     """Check every entry's hash and link, every checkpoint's signature and that the chain still
-    reaches each checkpoint, in one consistent snapshot. Streams in batches (a server-side cursor
-    on PostgreSQL), so memory stays flat however long the chain.
+    reaches each checkpoint. Streams in batches (a server-side cursor on PostgreSQL), so memory
+    stays flat however long the chain. With `workers` > 1 and a long chain, ranges of entries
+    are checked in that many processes (each opens its own connection, so the connection given
+    must not hold uncommitted entries) and stitched together.
 
     Without a verifier (no key at hand) the signatures are reported as unchecked problems.
     """
@@ -121,7 +130,19 @@ def verify_chain(
         connection.exec_driver_sql("SELECT seq FROM audit_head WHERE id = 1").scalar() or 0
     )
     checkpoint_hashes = _check_checkpoints(connection, verifier, report)
-    _walk_entries(connection, report, checkpoint_hashes, on_progress, batch_size)
+    last_seq = 0
+    if workers > 1:
+        last_seq = int(
+            connection.exec_driver_sql("SELECT max(seq) FROM audit_entries").scalar() or 0
+        )
+    if workers > 1 and last_seq >= parallel_threshold:
+        # Entries up to the newest one seen here are all committed (appends commit in seq
+        # order, under the head lock), so other connections see the same ones.
+        walk_in_parallel(
+            connection, report, checkpoint_hashes, last_seq, workers, on_progress, batch_size
+        )
+    else:
+        _walk_entries(connection, report, checkpoint_hashes, on_progress, batch_size)
     _check_tail(report, checkpoint_hashes)
     return report
 
@@ -183,25 +204,31 @@ def _walk_entries(
     on_progress: Callable[[int], None] | None,
     batch_size: int,
     start: int = 1,
-    prev_hash: str = GENESIS_HASH,
+    prev_hash: str | None = GENESIS_HASH,
+    stop: int = 2**62,
 ) -> None:
+    """Walk entries start..stop. With prev_hash None the first entry is not checked against
+    what comes before it; its seq and prev_hash are kept for whoever stitches ranges together."""
     postgres = connection.dialect.name == "postgresql"
     dbapi: Any = connection.connection.dbapi_connection
     if postgres:
         cursor = dbapi.cursor(name="callvault_audit_verify")
         cursor.itersize = batch_size
-        cursor.execute(_POSTGRES_ENTRIES, (start,))
+        cursor.execute(_POSTGRES_ENTRIES, (start, stop))
     else:
         cursor = dbapi.cursor()
-        cursor.execute(_SQLITE_ENTRIES, (start,))
+        cursor.execute(_SQLITE_ENTRIES, (start, stop))
     expected, last_hash = start, prev_hash
+    unchecked_first = prev_hash is None
     sha256 = hashlib.sha256
     try:
         for rows in _batches(cursor, batch_size):
             if postgres:
                 rows = [(r[0], r[1], r[2], _build(*r)) for r in rows]
             for seq, prev, h, canonical in rows:
-                if seq != expected:
+                if unchecked_first:
+                    report.first_seq, report.first_prev, unchecked_first = seq, prev, False
+                elif seq != expected:
                     report.add("missing", expected, f"entries {expected} to {seq - 1} are missing")
                 elif prev != last_hash:
                     report.add(
@@ -229,7 +256,7 @@ def _walk_entries(
                 on_progress(len(rows))
     finally:
         cursor.close()
-    report.last_seq = expected - 1
+    report.last_seq, report.last_hash = expected - 1, last_hash
 
 
 def _batches(cursor: Any, size: int) -> Iterator[list[Any]]:
