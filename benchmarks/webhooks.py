@@ -28,6 +28,8 @@ import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -205,25 +207,12 @@ def drop_database(name: str) -> None:
     admin.dispose()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=200)
-    parser.add_argument("--ramp", type=float, default=10.0, help="seconds over which calls ring")
-    parser.add_argument(
-        "--listen",
-        type=float,
-        nargs=2,
-        default=(10.0, 20.0),
-        help="seconds listening to the prompt",
-    )
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--verbose", action="store_true")
-    args = parser.parse_args()
-
+@contextmanager
+def webhook_server(backend: str = "sqlite", *, verbose: bool = False) -> Iterator[str]:
+    """callvault under uvicorn in its own process on a scratch database; yields its base URL."""
     with tempfile.TemporaryDirectory(prefix="callvault-bench-") as tmp:
         workdir = Path(tmp)
-        database_url, pg_name = scratch_database(args.backend, workdir)
+        database_url, pg_name = scratch_database(backend, workdir)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = {
@@ -240,7 +229,7 @@ def main() -> None:
             "CALLVAULT_TWILIO_AUTH_TOKEN": TOKEN,
             "CALLVAULT_AGENT_DESTINATION": "+46812345670",
         }
-        output = None if args.verbose else subprocess.DEVNULL
+        output = None if verbose else subprocess.DEVNULL
         server = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
             [sys.executable, "-c", "from benchmarks.webhooks import serve; serve()"],
             env=env,
@@ -249,34 +238,54 @@ def main() -> None:
         )
         try:
             wait_for(port, server)
-            print(f"callvault webhooks on {base}, {args.backend}, {os.cpu_count()} CPUs")
-            asyncio.run(run_calls(base, 20, 0.0, (0.0, 0.0), args.seed))  # warm-up
-            start = time.perf_counter()
-            sequential = asyncio.run(run_sequential(base, 50, args.seed + 2))
-            report("baseline: 50 calls one after another", sequential, time.perf_counter() - start)
-            start = time.perf_counter()
-            listen = (args.listen[0], args.listen[1])
-            realistic = asyncio.run(run_calls(base, args.calls, args.ramp, listen, args.seed))
-            ok = report(
-                f"{args.calls} concurrent calls, ringing over {args.ramp:.0f} s, "
-                f"listening {listen[0]:.0f}-{listen[1]:.0f} s",
-                realistic,
-                time.perf_counter() - start,
-            )
-            start = time.perf_counter()
-            burst = asyncio.run(run_calls(base, args.calls, 0.0, (0.0, 0.0), args.seed + 1))
-            report(
-                f"burst: {args.calls} calls at once, no think time (worst case)",
-                burst,
-                time.perf_counter() - start,
-            )
-            verdict = "met" if ok else "NOT met"
-            print(f"\ntarget p99 < {TARGET_P99_MS:.0f} ms for the first run: {verdict}")
+            yield base
         finally:
             server.terminate()
             server.wait(timeout=30)
             if pg_name:
                 drop_database(pg_name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--ramp", type=float, default=10.0, help="seconds over which calls ring")
+    parser.add_argument(
+        "--listen",
+        type=float,
+        nargs=2,
+        default=(10.0, 20.0),
+        help="seconds listening to the prompt",
+    )
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args()
+
+    with webhook_server(args.backend, verbose=args.verbose) as base:
+        print(f"callvault webhooks on {base}, {args.backend}, {os.cpu_count()} CPUs")
+        asyncio.run(run_calls(base, 20, 0.0, (0.0, 0.0), args.seed))  # warm-up
+        start = time.perf_counter()
+        sequential = asyncio.run(run_sequential(base, 50, args.seed + 2))
+        report("baseline: 50 calls one after another", sequential, time.perf_counter() - start)
+        start = time.perf_counter()
+        listen = (args.listen[0], args.listen[1])
+        realistic = asyncio.run(run_calls(base, args.calls, args.ramp, listen, args.seed))
+        ok = report(
+            f"{args.calls} concurrent calls, ringing over {args.ramp:.0f} s, "
+            f"listening {listen[0]:.0f}-{listen[1]:.0f} s",
+            realistic,
+            time.perf_counter() - start,
+        )
+        start = time.perf_counter()
+        burst = asyncio.run(run_calls(base, args.calls, 0.0, (0.0, 0.0), args.seed + 1))
+        report(
+            f"burst: {args.calls} calls at once, no think time (worst case)",
+            burst,
+            time.perf_counter() - start,
+        )
+        verdict = "met" if ok else "NOT met"
+        print(f"\ntarget p99 < {TARGET_P99_MS:.0f} ms for the first run: {verdict}")
 
 
 if __name__ == "__main__":
