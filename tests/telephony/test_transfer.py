@@ -273,3 +273,26 @@ def test_pcm_checksum_matches_flac_of_the_same_samples(tmp_path: object) -> None
     sf.write(other, data, rate, format="FLAC")
     assert pcm_sha256(wav_path) == pcm_sha256(flac_path)
     assert pcm_sha256(wav_path) != pcm_sha256(other)
+
+
+def test_evidence_of_a_call_that_was_never_recorded_is_forgotten(
+    twilio: Twilio, provider: ProviderState, session: Session, clock: FixedClock
+) -> None:
+    from callvault.telephony.tasks import purge_telephony_state
+    from callvault.telephony.transfer import purge_finished
+
+    consented_call(twilio, provider, 1)  # recorded and transferred
+    run_queue()
+    twilio.voice(call_sid(2))
+    twilio.press(call_sid(2), "1")  # consented, but the agent never answered: no recording
+    consented_call(twilio, provider, 3)  # recorded, transfer still failing
+    provider.fail_fetches = 99
+    run_queue()
+    assert session.scalar(sa.select(sa.func.count()).select_from(ConsentEvidence)) == 3
+
+    assert purge_finished(session, clock.now() + timedelta(days=1))[2] == 0  # too early
+    clock.advance(days=3)
+    purge_telephony_state.call_local()
+    session.expire_all()
+    kept = set(session.scalars(sa.select(ConsentEvidence.call_id)))
+    assert kept == {call_sid(1), call_sid(3)}

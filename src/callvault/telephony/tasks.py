@@ -40,8 +40,8 @@ def sweep_recording_transfers() -> None:
 
 @huey.periodic_task(every_minutes(60))  # type: ignore[untyped-decorator]
 def purge_telephony_state() -> None:
-    """Call states after two days, finished transfer jobs after thirty."""
+    """Call states after two days, finished transfer jobs after thirty, unused evidence."""
     runtime = get_runtime()
     with transaction(runtime.sessions) as session:
-        calls, jobs = purge_finished(session, runtime.clock.now())
-    log.info("telephony_state_purged", calls=calls, jobs=jobs)
+        calls, jobs, evidence = purge_finished(session, runtime.clock.now())
+    log.info("telephony_state_purged", calls=calls, jobs=jobs, evidence=evidence)
