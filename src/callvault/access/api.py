@@ -61,7 +61,8 @@ class RecordingOut(BaseModel):
     @classmethod
     def of(cls, visible: service.VisibleRecording) -> RecordingOut:
         r = visible.recording
-        granted_purposes = {m.purpose for m in visible.modes}
+        # the purposes of the covering grants, which the recording was made for (by `covers`)
+        granted_purposes = sorted({m.purpose for m in visible.modes})
         original = visible.original_allowed
         return cls(
             id=r.id,
@@ -71,7 +72,7 @@ class RecordingOut(BaseModel):
             language=r.language,
             state=r.state,
             team=r.team,
-            purposes=[p for p in r.purpose_codes if p in granted_purposes],
+            purposes=granted_purposes,
             access=[AccessModeOut(**m.__dict__) for m in visible.modes],
             call_id=r.call_id if original else None,
             agent_id=r.agent_id if original else None,

@@ -16,7 +16,7 @@ from callvault.accounts.auth import Principal
 from callvault.accounts.models import Account
 from callvault.accounts.roles import GRANTEE_ROLES, Role
 from callvault.errors import InvalidInput, NotFound, PermissionDenied
-from callvault.policy.models import PolicyPurpose
+from callvault.policy.models import PolicyPurpose, PolicyVersion
 from callvault.policy.service import version_in_force
 from callvault.runtime import Runtime
 
@@ -214,21 +214,46 @@ def active_grants(session: Session, principal: Principal, now: datetime) -> list
     """
     if principal.kind != "account" or principal.role not in GRANTEE_ROLES:
         return []
-    grantee = session.get(Account, principal.id)
-    if grantee is None or grantee.disabled_at is not None or grantee.role not in GRANTEE_ROLES:
-        return []
-    grants = session.scalars(
-        sa.select(AccessGrant)
+    in_force = _version_in_force_id(now)
+    rows = session.execute(
+        sa.select(AccessGrant, PolicyPurpose.variants)
+        .join(Account, Account.id == AccessGrant.grantee_id)
+        .join(
+            PolicyPurpose,
+            sa.and_(
+                PolicyPurpose.code == AccessGrant.purpose_code,
+                PolicyPurpose.policy_version_id == in_force,
+            ),
+        )
         .where(
             AccessGrant.grantee_id == principal.id,
             AccessGrant.revoked_at.is_(None),
             AccessGrant.valid_from <= now,
             AccessGrant.valid_until > now,
+            Account.disabled_at.is_(None),
+            Account.role.in_(sorted(GRANTEE_ROLES)),
         )
         .order_by(AccessGrant.created_at, AccessGrant.id)
     ).all()
-    if not grants:
-        return []
-    version = version_in_force(session, now)
-    registered = {p.code: set(p.variants) for p in version.purposes}
-    return [g for g in grants if g.variant in registered.get(g.purpose_code, set())]
+    return [grant for grant, variants in rows if grant.variant in (variants or ())]
+
+
+def _version_in_force_id(at: datetime) -> sa.ScalarSelect[uuid.UUID]:
+    return (
+        sa.select(PolicyVersion.id)
+        .where(PolicyVersion.effective_from <= at)
+        .order_by(PolicyVersion.effective_from.desc(), PolicyVersion.number.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def registered_variants(session: Session, at: datetime) -> dict[str, tuple[str, ...]]:
+    """Purpose code → allowed variants, in the policy version in force at `at` (one query)."""
+    in_force = _version_in_force_id(at)
+    rows = session.execute(
+        sa.select(PolicyPurpose.code, PolicyPurpose.variants).where(
+            PolicyPurpose.policy_version_id == in_force
+        )
+    ).all()
+    return {code: tuple(variants or ()) for code, variants in rows}

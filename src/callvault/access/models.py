@@ -54,9 +54,8 @@ class AccessGrant(Base):
     revoked_at: Mapped[datetime | None]
     revoked_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("accounts.id"))
 
-    recordings: Mapped[list[AccessGrantRecording]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    # loaded only when asked for: a grant may list up to 1000 recordings
+    recordings: Mapped[list[AccessGrantRecording]] = relationship(cascade="all, delete-orphan")
 
     @property
     def recording_ids(self) -> list[uuid.UUID]:

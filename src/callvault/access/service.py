@@ -12,10 +12,10 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 import structlog
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.sql.elements import ColumnElement
 
-from callvault.access.grants import active_grants, registered_purpose
+from callvault.access.grants import active_grants, registered_variants
 from callvault.access.models import AccessGrant, AccessGrantRecording, ScopeKind, Variant
 from callvault.accounts.auth import Principal
 from callvault.errors import InvalidInput, NotFound, PermissionDenied
@@ -176,26 +176,38 @@ def visible_recordings(
     if page.cursor:
         at, rid = decode_cursor(page.cursor)
         base.append(sa.tuple_(Recording.started_at, Recording.id) < sa.tuple_(at, rid))
+    # One branch per grant, each the grant's newest `limit + 1` recordings, tagged with the
+    # grant's position. A recording in the overall newest `limit + 1` is also in the newest
+    # `limit + 1` of every grant that covers it, so the tags give its access modes exactly.
     branches = []
-    for grant in grants:
+    for position, grant in enumerate(grants):
         inner = (
-            sa.select(Recording.id.label("id"), Recording.started_at.label("started_at"))
+            sa.select(
+                Recording.id.label("id"),
+                Recording.started_at.label("started_at"),
+                sa.literal(position).label("grant_no"),
+            )
             .where(*base, covers(grant))
             .order_by(Recording.started_at.desc(), Recording.id.desc())
             .limit(limit + 1)
             .subquery()
         )
-        branches.append(sa.select(inner.c.id, inner.c.started_at))
+        branches.append(sa.select(inner.c.id, inner.c.started_at, inner.c.grant_no))
     union = sa.union_all(*branches).subquery() if len(branches) > 1 else branches[0].subquery()
     rows = session.execute(
-        sa.select(union.c.id, union.c.started_at)
-        .group_by(union.c.id, union.c.started_at)
+        sa.select(Recording, union.c.grant_no)
+        .join(union, Recording.id == union.c.id)
+        .options(lazyload(Recording.purposes))
         .order_by(union.c.started_at.desc(), union.c.id.desc())
-        .limit(limit + 1)
     ).all()
-    more = len(rows) > limit
-    ids = [row[0] for row in rows[:limit]]
-    items = with_access_modes(session, ids, grants)
+    order: list[Recording] = []
+    covering: dict[uuid.UUID, list[AccessGrant]] = defaultdict(list)
+    for recording, grant_no in rows:
+        if recording.id not in covering:
+            order.append(recording)
+        covering[recording.id].append(grants[int(grant_no)])
+    more = len(order) > limit
+    items = [VisibleRecording(r, tuple(_mode(g) for g in covering[r.id])) for r in order[:limit]]
     next_cursor = None
     if more and items:
         last = items[-1].recording
@@ -203,34 +215,36 @@ def visible_recordings(
     return Page(items=items, next_cursor=next_cursor, limit=limit)
 
 
+def _mode(grant: AccessGrant) -> AccessMode:
+    return AccessMode(
+        grant.id, grant.purpose_code, grant.variant, grant.allows_download, grant.valid_until
+    )
+
+
+def _load(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Recording]:
+    if not ids:
+        return {}
+    found = session.scalars(
+        sa.select(Recording).where(Recording.id.in_(ids)).options(lazyload(Recording.purposes))
+    )
+    return {r.id: r for r in found}
+
+
 def with_access_modes(
     session: Session, ids: Sequence[uuid.UUID], grants: Sequence[AccessGrant]
 ) -> list[VisibleRecording]:
-    if not ids:
+    """These recordings with the ways `grants` let the principal use them (uncovered ones left
+    out). For a handful of ids; the listing gets the same from its own query."""
+    if not ids or not grants:
         return []
-    modes: dict[uuid.UUID, list[AccessMode]] = defaultdict(list)
-    for grant in grants:
-        covered = session.scalars(
-            sa.select(Recording.id).where(Recording.id.in_(ids), covers(grant))
-        ).all()
-        for rid in covered:
-            modes[rid].append(
-                AccessMode(
-                    grant.id,
-                    grant.purpose_code,
-                    grant.variant,
-                    grant.allows_download,
-                    grant.valid_until,
-                )
-            )
-    recordings = {
-        r.id: r for r in session.scalars(sa.select(Recording).where(Recording.id.in_(ids)))
+    flags = [covers(g).label(f"g{n}") for n, g in enumerate(grants)]
+    rows = session.execute(sa.select(Recording.id, *flags).where(Recording.id.in_(ids))).all()
+    modes = {
+        row[0]: tuple(_mode(g) for g, flag in zip(grants, row[1:], strict=True) if flag)
+        for row in rows
     }
-    return [
-        VisibleRecording(recordings[rid], tuple(modes[rid]))
-        for rid in ids
-        if rid in recordings and modes[rid]
-    ]
+    recordings = _load(session, [rid for rid in ids if modes.get(rid)])
+    return [VisibleRecording(recordings[rid], modes[rid]) for rid in ids if rid in recordings]
 
 
 # --- one recording --------------------------------------------------------------------------
@@ -277,7 +291,7 @@ def authorize(
         raise refuse("variant", InvalidInput("the variant is pseudonymised or original"))
     text = (reason or "").strip()
     if action in NEEDS_REASON:
-        if not purpose or registered_purpose(session, purpose, now) is None:
+        if not purpose or purpose not in registered_variants(session, now):
             raise refuse("purpose", InvalidInput("state a purpose registered in the policy"))
         if len(text) < MIN_REASON:
             raise refuse(
@@ -288,20 +302,19 @@ def authorize(
             raise refuse("variant", InvalidInput("choose the variant: pseudonymised or original"))
     if rid is None:
         raise refuse("unknown", NotFound(NOT_FOUND))
-    recording = session.scalar(sa.select(Recording).where(Recording.id == rid, _readable(now)))
-    if recording is None:
-        raise refuse("unknown", NotFound(NOT_FOUND))
     candidates = [
         g
         for g in active_grants(session, principal, now)
         if (purpose is None or g.purpose_code == purpose)
         and (variant is None or g.variant == variant)
     ]
-    covering = [
-        g
-        for g in candidates
-        if session.scalar(sa.select(Recording.id).where(Recording.id == rid, covers(g)))
-    ]
+    flags = [covers(g).label(f"g{n}") for n, g in enumerate(candidates)]
+    row = session.execute(
+        sa.select(Recording.id, *flags).where(Recording.id == rid, _readable(now))
+    ).first()
+    if row is None:
+        raise refuse("unknown", NotFound(NOT_FOUND))
+    covering = [g for g, flag in zip(candidates, row[1:], strict=True) if flag]
     if not covering:
         raise refuse("no_grant", NotFound(NOT_FOUND))
     if action == "recording.download":
