@@ -325,3 +325,25 @@ def test_without_a_policy_in_force_calls_connect_unrecorded(runtime: Runtime) ->
         root = twiml(Twilio(client).voice(call_sid()))
     assert_connected(root, recorded=False)
     assert root.find("Gather") is None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/telephony/twilio/voice",
+        "/telephony/twilio/consent",
+        "/telephony/twilio/recording-status",
+        "/telephony/twilio/voice?lang=en",
+    ],
+)
+def test_every_webhook_demands_a_signature(twilio: Twilio, session: Session, path: str) -> None:
+    from tests.telephony.conftest import call_fields
+
+    fields = {**call_fields(call_sid(), CALLER, AGENT), "RecordingSid": "RE" + "a" * 32}
+    signed_elsewhere = twilio.sign("/telephony/twilio/other", fields)
+    assert twilio.post(path, fields, signature=signed_elsewhere).status_code == 403
+    assert twilio.post(path, fields).status_code in (200, 204)
+    forged = session.scalars(
+        sa.select(AuditEntry.object_id).where(AuditEntry.action == "webhook.forged")
+    ).all()
+    assert forged == [path.split("?")[0]]
