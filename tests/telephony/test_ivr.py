@@ -347,3 +347,10 @@ def test_every_webhook_demands_a_signature(twilio: Twilio, session: Session, pat
         sa.select(AuditEntry.object_id).where(AuditEntry.action == "webhook.forged")
     ).all()
     assert forged == [path.split("?")[0]]
+
+
+def test_signature_over_non_ascii_fields_is_accepted(twilio: Twilio) -> None:
+    from tests.telephony.conftest import SUPPORT_LINE, call_fields
+
+    fields = {**call_fields(call_sid(), CALLER, SUPPORT_LINE), "CallerName": "Åsa Öberg & Co"}
+    assert twilio.post("/telephony/twilio/voice", fields).status_code == 200
