@@ -273,3 +273,25 @@ def test_revocation_takes_effect_in_an_open_session(
         assert officer.post(f"/api/v1/grants/{grant.id}/revoke", headers=headers).status_code == 200
         assert manager.get(url).status_code == 404
         assert _ids(manager) == []
+
+
+def test_a_swedish_reason_travels_percent_encoded_in_the_header(
+    client: TestClient, qa: Account, make_recording: MakeRecording, make_grant: MakeGrant,
+    clock: FixedClock, session: Session,
+) -> None:
+    from urllib.parse import quote
+
+    recording = make_recording()
+    make_grant(qa)
+    login(client, qa, clock)
+    reason = "genomgång av klagomål på bemötande"
+    response = client.get(
+        f"/api/v1/recordings/{recording.id}/transcript",
+        params={"variant": "original", "purpose": "quality_assurance"},
+        headers={"X-Access-Reason": quote(reason)},
+    )
+    assert response.status_code == 200
+    entry = session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "recording.transcript")
+    ).one()
+    assert entry.reason == f"quality_assurance: {reason}"

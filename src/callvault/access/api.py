@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -127,6 +128,14 @@ def list_recordings(
     return Response(body.model_dump_json(), media_type="application/json", headers=NO_STORE)
 
 
+def _stated(header: str | None, query: str | None) -> str | None:
+    """The stated reason: the X-Access-Reason header (percent-encoded UTF-8 where it is not
+    plain ASCII, as header values must be) or else the `reason` query parameter."""
+    if header:
+        return unquote(header)
+    return query
+
+
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
@@ -217,7 +226,7 @@ def get_audio(
         request,
         variant=variant,
         purpose=purpose,
-        reason=x_access_reason or reason,
+        reason=_stated(x_access_reason, reason),
         action=action,
     )
     reader = open_artifact(session, runtime, uuid.UUID(recording_id), AUDIO_KINDS[variant])
@@ -270,7 +279,7 @@ def get_transcript(
         request,
         variant=variant,
         purpose=purpose,
-        reason=x_access_reason or reason,
+        reason=_stated(x_access_reason, reason),
         action="recording.transcript",
     )
     reader = open_artifact(session, runtime, uuid.UUID(recording_id), TRANSCRIPT_KINDS[variant])
