@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -54,7 +55,8 @@ def _decode_with_av(data: bytes) -> tuple[Samples, int]:
     import av
 
     try:
-        with av.open(io.BytesIO(data)) as container:
+        opened: Any = av.open(io.BytesIO(data))
+        with opened as container:
             stream = next((s for s in container.streams if s.type == "audio"), None)
             if stream is None:
                 raise InvalidAudio("the file holds no audio stream")

@@ -122,7 +122,7 @@ class SwedishDialogue(DialogueRules):
             "ok",
         ]
     )
-    closing = frozenset({"tack", "hej", "då"})
+    closing = frozenset({"tack", "hej", "då", "så", "mycket", "bra", "okej", "perfekt"})
     opening_question = re.compile(r"heter du|vad heter|ditt namn|vem ?(pr|ta)")
     keywords = (
         ("PERSONNUMMER", "personnummer"),

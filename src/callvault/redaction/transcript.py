@@ -75,12 +75,7 @@ _PRIORITY = ("PERSONNUMMER", "PHONE", "EMAIL", "ADDRESS", "PERSON", "NUMBER", "M
 
 def _label_for(word: Word, spans: Sequence[TimeSpan]) -> str | None:
     mid = (word.start + word.end) / 2
-    hits = [
-        s
-        for s in spans
-        if s.start <= mid <= s.end
-        or (s.start < word.end and s.end > word.start and _overlap(word, s) >= 0.3)
-    ]
+    hits = [s for s in spans if s.start <= mid <= s.end or _overlap(word, s) >= 0.5]
     if not hits:
         return None
     kinds = {s.entity_type for s in hits}

@@ -1,0 +1,90 @@
+"""Dialogue context: the customer's answer to an identifier request is masked, whatever it was."""
+
+from __future__ import annotations
+
+import pytest
+
+from callvault.redaction.asr import Recognition, Word
+from callvault.redaction.dialogue import answer_spans, introduction_spans
+from callvault.redaction.spans import TimeSpan
+from tests.redaction.conftest import words
+
+
+def rec(ws: list[Word], extra: tuple[tuple[float, float], ...] = ()) -> Recognition:
+    return Recognition(tuple(ws), tuple((w.start, w.end) for w in ws) + extra)
+
+
+OPENING = words("välkommen till kundtjänst jag heter Maria", 0.0)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "kind", "masked_from"),
+    [
+        ("vad heter du", "jag heter zxq wrr", "PERSON", "zxq"),
+        ("vem pratar jag med", "det är blorp", "PERSON", "blorp"),
+        ("kan jag få ditt personnummer", "ja fnorr gnarr", "PERSONNUMMER", "fnorr"),
+        ("vilket telefonnummer har du", "noll sju noll", "PHONE", "noll"),
+        ("och din e-post", "zlatan punkt se", "EMAIL", "zlatan"),
+        ("vilken adress ska vi skicka till", "storgatan ett", "ADDRESS", "storgatan"),
+        ("och det är för pesommer", "fyra fyra ett", "PHONE", "fyra"),  # misheard request
+        ("who am i speaking with", "it's jane", None, None),  # an English cue in Swedish rules
+    ],
+)
+def test_the_answer_after_a_request_is_masked_after_its_lead_in(
+    question: str, answer: str, kind: str | None, masked_from: str | None
+) -> None:
+    agent = OPENING + words(question, 4.0) + words("tack", 12.0)
+    customer = words(answer, 6.0)
+    spans = answer_spans(rec(agent), rec(customer), customer_channel=1, language="sv")
+    if kind is None:
+        assert spans == []
+        return
+    i = next(i for i, w in enumerate(customer) if w.text == masked_from)
+    lead_end = customer[i - 1].end if i else customer[0].start
+    assert [s.entity_type for s in spans] == [kind]
+    assert lead_end <= spans[0].start <= customer[i].start
+    assert spans[0].end == pytest.approx(customer[-1].end)
+
+
+def test_the_answer_includes_speech_the_recogniser_did_not_hear() -> None:
+    agent = OPENING + words("vad heter du", 4.0) + words("tack", 12.0)
+    customer = rec([], ((6.0, 7.5),))
+    spans = answer_spans(rec(agent), customer, customer_channel=1, language="sv")
+    assert [(s.start, s.end) for s in spans] == [(6.0, 7.5)]
+
+
+def test_an_unheard_agent_turn_counts_as_a_request() -> None:
+    agent = rec(OPENING + words("tack", 12.0), ((4.0, 5.0),))
+    spans = answer_spans(agent, rec(words("blarg", 6.0)), customer_channel=1, language="sv")
+    assert [s.entity_type for s in spans] == ["ANSWER"]
+
+
+@pytest.mark.parametrize(
+    "agent_text",
+    [
+        "välkommen till kundtjänst mitt namn är Maria",  # the agent's own introduction
+        "vi skickar instruktioner till din e-post",  # last turn: the reply is a goodbye
+    ],
+)
+def test_statements_are_not_requests(agent_text: str) -> None:
+    agent = words(agent_text, 0.0)
+    customer = words("tack så mycket hej", 4.0)
+    assert answer_spans(rec(agent), rec(customer), customer_channel=1, language="sv") == []
+
+
+def test_english_requests() -> None:
+    agent = words("hello this is support", 0.0) + words("what is your phone number", 3.0)
+    agent += words("thanks", 9.0)
+    spans = answer_spans(
+        rec(agent), rec(words("oh seven seven", 5.0)), customer_channel=1, language="en"
+    )
+    assert [s.entity_type for s in spans] == ["PHONE"]
+
+
+def test_an_introduction_without_a_recognised_name_masks_its_unsure_words() -> None:
+    opening = words("välkommen till kundtjänst jag heter", 0.0) + [Word("Mxyz", 2.0, 2.4, 0.2)]
+    spans = introduction_spans(rec(opening), agent_channel=0, language="sv", found=[])
+    assert [(s.start, s.end) for s in spans] == [(2.0, 2.4)]
+    named = [TimeSpan(0, 2.0, 2.4, "PERSON", 0.9, "KnownNameDetector")]
+    confident = opening[:-1] + [Word("Maria", 2.0, 2.4, 0.9)]
+    assert introduction_spans(rec(confident), agent_channel=0, language="sv", found=named) == []

@@ -1,0 +1,153 @@
+"""The pseudonymisation job: success stores the variant; every failure leaves none, says why,
+and never touches the original."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from callvault.errors import CallvaultError
+from callvault.recordings.models import Recording
+from callvault.redaction.asr import Recogniser
+from callvault.redaction.model import ModelUnavailable
+from callvault.redaction.models import SensitiveMark
+from callvault.redaction.service import (
+    PSEUDONYMISED_KINDS,
+    add_mark,
+    failed_jobs,
+    job_status,
+    pseudonymise_recording,
+)
+from callvault.runtime import Runtime
+from callvault.vault.service import artifact_kinds, open_artifact, store_artifact
+from tests.redaction.conftest import CrashingRecogniser, ScriptedRecogniser, words
+
+AGENT = words("välkommen jag heter Maria vad heter du", 0.5)
+CUSTOMER = words("jag heter Lena Holmberg", 5.0)
+
+
+def _original(session: Session, runtime: Runtime, rid: uuid.UUID) -> bytes:
+    return b"".join(open_artifact(session, runtime, rid, "original").iter())
+
+
+def _state(session: Session, rid: uuid.UUID) -> str:
+    session.expire_all()
+    recording = session.get(Recording, rid)
+    assert recording is not None
+    return recording.state
+
+
+def test_a_successful_run_stores_the_pseudonymised_variant_and_marks_the_recording_ready(
+    session: Session, runtime: Runtime, stored_call: str
+) -> None:
+    rid = uuid.UUID(stored_call)
+    before = _original(session, runtime, rid)
+    view = pseudonymise_recording(runtime, rid, recogniser=ScriptedRecogniser([AGENT, CUSTOMER]))
+    assert view.status == "done" and view.error_code is None and view.spans
+    kinds = set(artifact_kinds(session, rid))
+    assert {"transcript", "detections", *PSEUDONYMISED_KINDS} <= kinds
+    assert _state(session, rid) == "ready"
+    assert _original(session, runtime, rid) == before
+    pseudo = json.loads(
+        b"".join(open_artifact(session, runtime, rid, "pseudonymised_transcript").iter())
+    )
+    text = " ".join(c["text"] for c in pseudo["channels"])
+    assert "Lena" not in text and "Holmberg" not in text and "Maria" not in text
+    assert "[NAMN]" in text
+    detections = b"".join(open_artifact(session, runtime, rid, "detections").iter()).decode()
+    assert "Lena" not in detections  # times and kinds only
+
+
+def _crash(runtime: Runtime) -> Recogniser:
+    return CrashingRecogniser([AGENT, CUSTOMER])
+
+
+def _model_missing(runtime: Runtime) -> None:
+    runtime.settings.asr_model = Path("/nonexistent/whisper")
+    return None
+
+
+def _corrupt_original(runtime: Runtime, rid: uuid.UUID) -> Recogniser:
+    with runtime.sessions() as s:
+        store_artifact(s, runtime, rid, "original", [b"RIFF\x00\x00garbage"], "audio/flac")
+        s.commit()
+    return ScriptedRecogniser([AGENT, CUSTOMER])
+
+
+@pytest.mark.parametrize(
+    ("failure", "code"),
+    [
+        ("model_crashes_mid_call", "recognition_failed"),
+        ("model_missing", "asr_model_unavailable"),
+        ("corrupt_audio", "invalid_audio"),
+    ],
+)
+def test_a_failure_leaves_no_variant_a_visible_error_and_the_original_untouched(
+    session: Session, runtime: Runtime, stored_call: str, failure: str, code: str
+) -> None:
+    rid = uuid.UUID(stored_call)
+    # A variant from an earlier run must not outlive a failed rerun (it may lack a new mark).
+    pseudonymise_recording(runtime, rid, recogniser=ScriptedRecogniser([AGENT, CUSTOMER]))
+    recogniser: Recogniser | None
+    if failure == "model_crashes_mid_call":
+        recogniser = _crash(runtime)
+    elif failure == "model_missing":
+        recogniser = _model_missing(runtime)
+    else:
+        recogniser = _corrupt_original(runtime, rid)
+    before = _original(session, runtime, rid)
+    with pytest.raises(CallvaultError) as raised:
+        pseudonymise_recording(runtime, rid, recogniser=recogniser)
+    assert raised.value.code == code
+    session.expire_all()
+    assert not set(PSEUDONYMISED_KINDS) & set(artifact_kinds(session, rid))
+    view = job_status(session, rid)
+    assert view is not None and view.status == "failed" and view.error_code == code
+    assert [v.recording_id for v in failed_jobs(session)] == [rid]
+    assert _state(session, rid) == "ingested"
+    assert _original(session, runtime, rid) == before
+
+
+def test_a_missing_model_is_a_clear_callvault_error(runtime: Runtime, tmp_path: Path) -> None:
+    from callvault.redaction.asr import open_recogniser
+
+    runtime.settings.asr_model = tmp_path / "nothing-here"
+    with pytest.raises(ModelUnavailable, match="does not exist"):
+        open_recogniser(runtime.settings)
+
+
+def test_marks_are_always_masked(session: Session, runtime: Runtime, stored_call: str) -> None:
+    rid = uuid.UUID(stored_call)
+    recording = session.get(Recording, rid)
+    assert recording is not None
+    add_mark(
+        session,
+        runtime,
+        call_id=recording.call_id,
+        start_s=30.0,
+        end_s=32.5,
+        channel="agent",
+        created_by="account:test",
+    )
+    session.commit()
+    pseudonymise_recording(runtime, rid, recogniser=ScriptedRecogniser([[], []]))
+    detections = json.loads(b"".join(open_artifact(session, runtime, rid, "detections").iter()))
+    marks = [s for s in detections["spans"] if s["entity_type"] == "MARK"]
+    assert marks == [
+        {"channel": 0, "start": 30.0, "end": 32.5, "entity_type": "MARK", "score": 1.0,
+         "source": "mark"}
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("start", "end", "channel"), [(-1, 2, None), (3, 2, None), (0, 1, "x")])
+def test_bad_marks_are_refused(
+    session: Session, runtime: Runtime, start: float, end: float, channel: str | None
+) -> None:
+    with pytest.raises(CallvaultError):
+        add_mark(session, runtime, call_id="c", start_s=start, end_s=end, channel=channel,
+                 created_by="account:test")  # fmt: skip
+    assert session.query(SensitiveMark).count() == 0
