@@ -64,12 +64,24 @@ def make_person(session: Session, runtime: Runtime, role: str, email: str | None
     return person
 
 
+class People(dict[str, Person]):
+    """One account per role, created on first use (Argon2id hashing is deliberately slow);
+    dpo and it_admin have TOTP enrolled."""
+
+    def __init__(self, session: Session, runtime: Runtime) -> None:
+        super().__init__()
+        self._session, self._runtime = session, runtime
+
+    def __missing__(self, role: str) -> Person:
+        person = make_person(self._session, self._runtime, role)
+        self[role] = person
+        return person
+
+
 @pytest.fixture
-def people(session: Session, runtime: Runtime) -> dict[str, Person]:
-    """One account per role; dpo and it_admin have TOTP enrolled."""
+def people(session: Session, runtime: Runtime) -> People:
     runtime.keyring.ensure()
-    roles = ("dpo", "it_admin", "training_manager", "qa_manager", "agent")
-    return {role: make_person(session, runtime, role) for role in roles}
+    return People(session, runtime)
 
 
 def log_in(client: TestClient, runtime: Runtime, person: Person) -> str:

@@ -13,8 +13,10 @@ from tests.web.conftest import Person, log_in
 REFERENCE = re.compile(r'<p class="reference"[^>]*>(W-[0-9A-Z]{4}-[0-9A-Z]{4})</p>')
 
 
-@pytest.mark.parametrize("role", ["agent", "dpo"])
-@pytest.mark.parametrize("number", ["070-123 45 67", "+46 70 123 45 67", "0046701234567"])
+@pytest.mark.parametrize(
+    ("role", "number"),
+    [("agent", "070-123 45 67"), ("dpo", "+46 70 123 45 67"), ("agent", "0046701234567")],
+)
 def test_withdrawal_by_number_asks_for_confirmation_then_shows_the_reference(
     client: TestClient, runtime: Runtime, people: dict[str, Person], role: str, number: str
 ) -> None:
