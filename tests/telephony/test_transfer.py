@@ -19,7 +19,8 @@ from callvault.recordings.models import Recording
 from callvault.telephony.models import ProviderRecordingJob
 from callvault.telephony.status import transfer_status
 from callvault.telephony.tasks import sweep_recording_transfers
-from callvault.telephony.transfer import FAIL_AFTER, pcm_sha256
+from callvault.telephony.transfer import FAIL_AFTER
+from callvault.telephony.verify import pcm_sha256
 from callvault.worker.queue import huey
 from tests.telephony.conftest import (
     ACCOUNT_SID,
@@ -278,8 +279,8 @@ def test_pcm_checksum_matches_flac_of_the_same_samples(tmp_path: object) -> None
 def test_evidence_of_a_call_that_was_never_recorded_is_forgotten(
     twilio: Twilio, provider: ProviderState, session: Session, clock: FixedClock
 ) -> None:
+    from callvault.telephony.housekeeping import purge_finished
     from callvault.telephony.tasks import purge_telephony_state
-    from callvault.telephony.transfer import purge_finished
 
     consented_call(twilio, provider, 1)  # recorded and transferred
     run_queue()

@@ -8,7 +8,8 @@ import structlog
 
 from callvault.db import transaction
 from callvault.runtime import get_runtime
-from callvault.telephony.transfer import advance_job, due_jobs, purge_finished
+from callvault.telephony.housekeeping import due_jobs, purge_finished
+from callvault.telephony.transfer import advance_job
 from callvault.worker.queue import every_minutes, huey
 
 log = structlog.get_logger(__name__)

@@ -10,7 +10,6 @@ attempts the state reads "failed" so the IT dashboard shows it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 import uuid
@@ -31,6 +30,7 @@ from callvault.runtime import Runtime
 from callvault.telephony.ivr import call_key, write_intent
 from callvault.telephony.models import DONE_STATES, JobState, ProviderRecordingJob, TelephonyCall
 from callvault.telephony.provider import PROVIDER_ID, FetchedMedia, TelephonyProvider, provider_for
+from callvault.telephony.verify import check_duration, check_stored_audio
 
 log = structlog.get_logger(__name__)
 
@@ -38,7 +38,6 @@ BACKOFF_BASE_S = 30
 BACKOFF_CAP_S = 3600
 FAIL_AFTER = 5
 LEASE = timedelta(minutes=15)
-DURATION_TOLERANCE_S = 1.5
 
 
 @dataclass(frozen=True)
@@ -197,60 +196,11 @@ def ingest_fetched(
     recording = session.get(Recording, result.id)
     if recording is None:
         raise IntegrityError("the ingested recording is missing")
-    check_duration(job, recording.duration_s)
+    check_duration(job.expected_duration_s, recording.duration_s)
     if recording.content_sha256 != media.sha256:
         raise IntegrityError("the vault hashed other bytes than were downloaded")
     check_stored_audio(session, runtime, recording.id, media)
     return recording.id
-
-
-def check_duration(job: ProviderRecordingJob, duration_s: float) -> None:
-    """The recording is as long as the provider said (it reports whole seconds)."""
-    expected = job.expected_duration_s
-    if expected is not None and abs(duration_s - expected) > DURATION_TOLERANCE_S:
-        raise IntegrityError("the recording's duration differs from the provider's")
-
-
-def check_stored_audio(
-    session: Session, runtime: Runtime, recording_id: uuid.UUID, media: FetchedMedia
-) -> None:
-    """Decrypt what the vault stored and compare it with the download, before the provider's
-    copy may go: byte for byte if the original format was kept, else sample for sample (the
-    vault stores lossless FLAC)."""
-    from callvault.vault.service import open_artifact
-
-    stored = open_artifact(session, runtime, recording_id, "original")
-    fd, name = tempfile.mkstemp(prefix="stored-", dir=media.path.parent)
-    path = Path(name)
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out:
-            for chunk in stored.iter():
-                out.write(chunk)
-                digest.update(chunk)
-        if digest.hexdigest() == media.sha256:
-            return
-        if pcm_sha256(path) != pcm_sha256(media.path):
-            raise IntegrityError("the stored audio differs from the provider's recording")
-    finally:
-        path.unlink(missing_ok=True)
-
-
-def pcm_sha256(path: Path) -> str:
-    """SHA-256 of the 16-bit samples and the channel count, read in blocks."""
-    import soundfile as sf
-
-    digest = hashlib.sha256()
-    try:
-        with sf.SoundFile(path) as audio:
-            digest.update(f"{audio.channels}:{audio.samplerate}|".encode())
-            for block in audio.blocks(blocksize=65536, dtype="int16", always_2d=True):
-                digest.update(block.tobytes())
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise IntegrityError(
-            f"audio could not be decoded for the check ({type(exc).__name__})"
-        ) from None
-    return digest.hexdigest()
 
 
 def _channels(media: FetchedMedia) -> int | None:
@@ -375,86 +325,6 @@ def _audit_provider_delete(session: Session, job: ProviderRecordingJob, deleted_
         source="worker",
         details={"job_id": str(job.id), "already_gone": not deleted_now},
     )
-
-
-def due_jobs(session: Session, now: datetime, limit: int = 100) -> list[uuid.UUID]:
-    """Unfinished jobs whose next attempt is due and that no worker holds (for the sweep)."""
-    query = (
-        sa.select(ProviderRecordingJob.id)
-        .where(
-            ProviderRecordingJob.state.not_in([s.value for s in DONE_STATES]),
-            ProviderRecordingJob.next_attempt_at <= now,
-            sa.or_(
-                ProviderRecordingJob.leased_until.is_(None),
-                ProviderRecordingJob.leased_until < now,
-            ),
-        )
-        .order_by(ProviderRecordingJob.next_attempt_at)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
-
-
-def purge_finished(session: Session, now: datetime) -> tuple[int, int, int]:
-    """Forget call states after two days, finished jobs after thirty, and consent evidence
-    that never got a recording; returns the three counts."""
-    calls = session.execute(
-        sa.delete(TelephonyCall).where(TelephonyCall.created_at < now - timedelta(days=2))
-    )
-    jobs = session.execute(
-        sa.delete(ProviderRecordingJob).where(
-            ProviderRecordingJob.state.in_([s.value for s in DONE_STATES]),
-            ProviderRecordingJob.updated_at < now - timedelta(days=30),
-        )
-    )
-    return (
-        int(calls.rowcount),  # type: ignore[attr-defined]
-        int(jobs.rowcount),  # type: ignore[attr-defined]
-        forget_unused_evidence(session, now),
-    )
-
-
-def forget_unused_evidence(session: Session, now: datetime) -> int:
-    """Delete IVR consent evidence whose call produced no recording (the agent never answered,
-    the provider recorded nothing) once two days have passed with no transfer under way.
-
-    Evidence lives as long as its recording; without one it would otherwise keep the caller's
-    (encrypted) number for ever.
-    """
-    from callvault.recordings.models import Recording
-
-    evidence = ConsentEvidence
-    has_recording = sa.exists().where(
-        sa.or_(
-            Recording.consent_evidence_id == evidence.id,
-            Recording.call_id == evidence.call_id,
-        )
-    )
-    transfer_pending = sa.exists().where(
-        ProviderRecordingJob.call_sid == evidence.call_id,
-        ProviderRecordingJob.state.not_in([s.value for s in DONE_STATES]),
-    )
-    # Call states that point at the evidence let go of it first (their FK would refuse).
-    doomed = sa.select(evidence.id).where(
-        evidence.source == "ivr",
-        evidence.given_at < now - timedelta(days=2),
-        ~has_recording,
-        ~transfer_pending,
-    )
-    ids = list(session.scalars(doomed))
-    if not ids:
-        return 0
-    session.execute(
-        sa.update(TelephonyCall)
-        .where(TelephonyCall.consent_evidence_id.in_(ids))
-        .values(consent_evidence_id=None)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        sa.delete(evidence).where(evidence.id.in_(ids)).execution_options(synchronize_session=False)
-    )
-    log.info("unused_consent_evidence_deleted", count=len(ids))
-    return len(ids)
 
 
 def _number(text: str | None) -> float | None:
