@@ -13,6 +13,7 @@ import os
 import random
 import secrets
 import signal
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -40,8 +41,14 @@ PRELOAD = [
     "callvault.policy.service",
     "callvault.recordings.service",
     "callvault.vault.service",
+    "psycopg",
+    "sqlalchemy.dialects.postgresql.psycopg",
+    "sqlalchemy.dialects.sqlite.pysqlite",
     "tests.recordings.test_crash",
 ]
+# Mappers configured at import, so the fork server hands every victim a warm ORM.
+load_models()
+sa.orm.configure_mappers()
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 
 
@@ -180,6 +187,7 @@ def test_sigkill_during_ingest_leaves_each_recording_complete_or_absent(
     rng = random.Random(20260302)  # noqa: S311 (test timing, not security)
     checked: set[uuid.UUID] = set()
     orphans_repaired = 0
+    spent = dict.fromkeys(("start", "verify", "fsck"), 0.0)
     try:
         for kill in range(KILLS):
             runtime.engine.dispose()
@@ -187,15 +195,20 @@ def test_sigkill_during_ingest_leaves_each_recording_complete_or_absent(
             victim = ctx.Process(
                 target=_ingest_forever, args=(crash_database, str(data_dir), kill * 1000, ready)
             )
+            began = time.perf_counter()
             victim.start()
             assert ready.wait(30), "the ingesting process did not start"
+            spent["start"] += time.perf_counter() - began
             victim.join(rng.uniform(0.0, 0.3))
             assert victim.is_alive(), f"the ingesting process died by itself ({victim.exitcode})"
             os.kill(victim.pid, signal.SIGKILL)  # type: ignore[arg-type]
             victim.join()
             assert victim.exitcode == -signal.SIGKILL
 
+            began = time.perf_counter()
             _verify(runtime, checked)
+            spent["verify"] += time.perf_counter() - began
+            began = time.perf_counter()
             report = fsck(runtime, repair=True, grace=timedelta(0))
             assert report.consistent
             assert {f.kind for f in report.findings} <= {
@@ -204,11 +217,13 @@ def test_sigkill_during_ingest_leaves_each_recording_complete_or_absent(
             }
             orphans_repaired += len(report.findings)
             assert fsck(runtime, grace=timedelta(0)).findings == []
+            spent["fsck"] += time.perf_counter() - began
         total = _verify(runtime, set())  # finally: decrypt and compare every recording again
     finally:
         set_runtime(None)
         runtime.engine.dispose()
     print(f"{KILLS} kills, {total} complete recordings, {orphans_repaired} orphans repaired")
+    print("seconds spent: " + ", ".join(f"{k} {v:.1f}" for k, v in spent.items()))
     # Orphans come from kills between a blob's write and the commit, the window that matters.
     assert total >= KILLS
     assert orphans_repaired > 0
