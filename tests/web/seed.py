@@ -7,6 +7,7 @@ import io
 import json
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -35,6 +36,24 @@ def tone_wav(seconds: float, seed: int, silence: tuple[tuple[float, float], ...]
     out = io.BytesIO()
     sf.write(out, samples, RATE, format="FLAC", subtype="PCM_16")
     return out.getvalue()
+
+
+def transcript_doc(
+    turns: list[tuple[int, str, list[tuple[str, float]]]], *, pseudonymised: bool
+) -> dict[str, Any]:
+    """A `callvault.transcript/1` document, as the redaction pipeline writes it."""
+    channels: dict[int, dict[str, Any]] = {}
+    for channel, role, words in turns:
+        entry = channels.setdefault(channel, {"channel": channel, "role": role, "words": []})
+        entry["words"] += [{"text": t, "start": at, "end": at + 0.1} for t, at in words]
+    for entry in channels.values():
+        entry["text"] = " ".join(w["text"] for w in entry["words"])
+    return {
+        "format": "callvault.transcript/1",
+        "language": "sv",
+        "pseudonymised": pseudonymised,
+        "channels": [channels[c] for c in sorted(channels)],
+    }
 
 
 def add_recording(
@@ -88,27 +107,30 @@ def add_recording(
         [tone_wav(seconds, seed, MASKED)],
         "audio/flac",
     )
-    transcript = {
-        "language": "sv",
-        "segments": [
-            {"channel": 0, "start": 0.2, "end": 0.9, "text": "Välkommen till kundtjänst."},
-            {"channel": 1, "start": 1.0, "end": 1.6, "text": "Hej, jag heter Kalle Exempel."},
-            {"channel": 0, "start": 2.4, "end": 2.9, "text": "Ditt nummer är 070-123 45 67?"},
+    transcript = transcript_doc(
+        [
+            (0, "agent", [("Välkommen", 0.2), ("till", 0.5), ("kundtjänst.", 0.7)]),
+            (1, "customer", [("Hej,", 1.0), ("jag", 1.2), ("heter", 1.3), ("Kalle", 1.4),
+                             ("Exempel.", 1.5)]),
+            (0, "agent", [("Ditt", 2.4), ("nummer", 2.5), ("är", 2.6), ("070-123", 2.7),
+                          ("45", 2.8), ("67?", 2.85)]),
         ],
-    }
-    pseudonymised = {
-        "language": "sv",
-        "segments": [
-            {"channel": 0, "start": 0.2, "end": 0.9, "text": "Välkommen till kundtjänst."},
-            {"channel": 1, "start": 1.0, "end": 1.6, "text": "Hej, jag heter [NAMN]."},
-            {"channel": 0, "start": 2.4, "end": 2.9, "text": "Ditt nummer är [TELEFON]?"},
+        pseudonymised=False,
+    )  # fmt: skip
+    pseudonymised = transcript_doc(
+        [
+            (0, "agent", [("Välkommen", 0.2), ("till", 0.5), ("kundtjänst.", 0.7)]),
+            (1, "customer", [("Hej,", 1.0), ("jag", 1.2), ("heter", 1.3), ("[NAMN]", 1.4)]),
+            (0, "agent", [("Ditt", 2.4), ("nummer", 2.5), ("är", 2.6), ("[TELEFON]", 2.7)]),
         ],
-    }
+        pseudonymised=True,
+    )
     detections = {
+        "format": "callvault.detections/1",
         "spans": [
             {"channel": 1, "start": s, "end": e, "entity_type": t, "score": 0.9, "source": "crm"}
             for (s, e), t in zip(MASKED, ("PERSON", "PHONE"), strict=True)
-        ]
+        ],
     }
     for kind, doc in (
         ("transcript", transcript),

@@ -19,7 +19,7 @@ from callvault.policy.models import PolicyVersion
 from callvault.runtime import Runtime
 from callvault.web.recording_pages import masked_intervals, transcript_lines
 from tests.web.conftest import Person, log_in
-from tests.web.seed import add_recording
+from tests.web.seed import add_recording, transcript_doc
 
 
 @pytest.fixture
@@ -158,7 +158,7 @@ def test_a_direct_url_outside_ones_grants_reads_the_same_as_an_unknown_id(
     ("document", "expected"),
     [
         ({"spans": [{"start": 2.0, "end": 3.0}, {"start": 1.0, "end": 2.5}]}, [(1.0, 3.0)]),
-        ([{"start": 0.5, "end": 0.7, "text": "Kalle"}], [(0.5, 0.7)]),
+        ({"spans": [{"start": 0.5, "end": 0.7, "entity_type": "PERSON"}]}, [(0.5, 0.7)]),
         ({"spans": [{"start": 2.0, "end": 1.0}]}, []),
         (None, []),
     ],
@@ -171,6 +171,16 @@ def test_masked_intervals_carry_only_times(
     assert all(set(i) == {"start", "end"} for i in intervals)
 
 
-def test_transcript_lines_read_segments() -> None:
-    doc = {"segments": [{"channel": 1, "start": 1.5, "text": " Hej "}, {"text": ""}]}
-    assert transcript_lines(doc) == [{"speaker": 1, "start": 1.5, "text": "Hej"}]
+def test_transcript_lines_interleave_the_speakers_by_time() -> None:
+    doc = transcript_doc(
+        [
+            (0, "agent", [("Hej", 0.0), ("och", 0.3), ("välkommen", 0.5), ("Något", 5.0)]),
+            (1, "customer", [("Tack", 1.0)]),
+        ],
+        pseudonymised=False,
+    )
+    assert transcript_lines(doc) == [
+        {"speaker": "agent", "start": 0.0, "text": "Hej och välkommen"},
+        {"speaker": "customer", "start": 1.0, "text": "Tack"},
+        {"speaker": "agent", "start": 5.0, "text": "Något"},
+    ]

@@ -27,6 +27,12 @@ VARIANT_LABELS = {
     "original": N_("Original"),
 }
 
+SPEAKER_LABELS = {
+    "agent": N_("Agent"),
+    "customer": N_("Customer"),
+    "mixed": N_("Both speakers"),
+}
+
 FLASH_MESSAGES = {
     "password": N_("Your password has been changed."),
     "totp": N_("Two-factor authentication is set up."),
@@ -52,6 +58,10 @@ def purpose_label(code: str) -> str:
 
 def variant_label(code: str) -> str:
     return gettext(VARIANT_LABELS[code]) if code in VARIANT_LABELS else code
+
+
+def speaker_label(role: str) -> str:
+    return gettext(SPEAKER_LABELS[role]) if role in SPEAKER_LABELS else role
 
 
 def flash_message(code: str) -> str:

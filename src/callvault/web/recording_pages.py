@@ -166,43 +166,53 @@ def _consent(session: Session, runtime: Runtime, rid: uuid.UUID) -> dict[str, An
     }
 
 
+TURN_GAP_S = 1.0  # a pause longer than this starts a new line of the same speaker
+
+
 def transcript_lines(document: Any) -> list[dict[str, Any]]:
-    """Transcript JSON as lines of {speaker, start, text}; tolerant of the pipeline's shapes."""
-    if isinstance(document, dict):
-        items = document.get("segments") or document.get("lines") or []
-        if not items and isinstance(document.get("text"), str):
-            return [{"speaker": None, "start": None, "text": document["text"]}]
-    elif isinstance(document, list):
-        items = document
-    else:
+    """A `callvault.transcript/1` document as dialogue lines {speaker, start, text}.
+
+    Each channel's words are cut into turns at pauses, and the turns of both speakers are put in
+    time order, so the page reads like the conversation.
+    """
+    if not isinstance(document, dict):
         return []
-    lines = []
-    for item in items:
-        if not isinstance(item, dict) or not str(item.get("text", "")).strip():
+    lines: list[dict[str, Any]] = []
+    for channel in document.get("channels") or []:
+        if not isinstance(channel, dict):
             continue
-        speaker = item.get("speaker", item.get("channel"))
-        start = item.get("start")
-        lines.append(
-            {
-                "speaker": speaker,
-                "start": float(start) if isinstance(start, int | float) else None,
-                "text": str(item["text"]).strip(),
-            }
-        )
-    return lines
+        speaker = str(channel.get("role") or channel.get("channel", ""))
+        words = [
+            w
+            for w in channel.get("words") or []
+            if isinstance(w, dict)
+            and str(w.get("text", "")).strip()
+            and isinstance(w.get("start"), int | float)
+        ]
+        if not words and str(channel.get("text", "")).strip():
+            lines.append({"speaker": speaker, "start": None, "text": str(channel["text"]).strip()})
+            continue
+        turn: list[dict[str, Any]] = []
+        for word in words:
+            if turn and float(word["start"]) - float(turn[-1].get("end", turn[-1]["start"])) > (
+                TURN_GAP_S
+            ):
+                lines.append(_line(speaker, turn))
+                turn = []
+            turn.append(word)
+        if turn:
+            lines.append(_line(speaker, turn))
+    return sorted(lines, key=lambda line: (line["start"] is None, line["start"] or 0.0))
+
+
+def _line(speaker: str, words: list[dict[str, Any]]) -> dict[str, Any]:
+    text = " ".join(str(w["text"]).strip() for w in words)
+    return {"speaker": speaker, "start": float(words[0]["start"]), "text": text}
 
 
 def masked_intervals(document: Any) -> list[dict[str, float]]:
-    """Only the times of the masked intervals (never what was said there), merged and sorted."""
-    if isinstance(document, dict):
-        items = next(
-            (document[k] for k in ("masked", "intervals", "spans", "detections") if k in document),
-            [],
-        )
-    elif isinstance(document, list):
-        items = document
-    else:
-        items = []
+    """Only the times of the masked spans (never what was said there), merged and sorted."""
+    items: Any = document.get("spans", []) if isinstance(document, dict) else []
     spans = sorted(
         (float(i["start"]), float(i["end"]))
         for i in items

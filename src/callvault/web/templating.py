@@ -15,6 +15,7 @@ from callvault.web.messages import (
     flash_message,
     purpose_label,
     role_label,
+    speaker_label,
     variant_label,
 )
 
@@ -84,6 +85,7 @@ def _environment() -> Environment:
         purpose_label=purpose_label,
         variant_label=variant_label,
         flash_message=flash_message,
+        speaker_label=speaker_label,
     )
     return env
 
