@@ -276,8 +276,12 @@ def test_revocation_takes_effect_in_an_open_session(
 
 
 def test_a_swedish_reason_travels_percent_encoded_in_the_header(
-    client: TestClient, qa: Account, make_recording: MakeRecording, make_grant: MakeGrant,
-    clock: FixedClock, session: Session,
+    client: TestClient,
+    qa: Account,
+    make_recording: MakeRecording,
+    make_grant: MakeGrant,
+    clock: FixedClock,
+    session: Session,
 ) -> None:
     from urllib.parse import quote
 

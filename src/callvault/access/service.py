@@ -33,6 +33,7 @@ READ_ACTIONS = frozenset(
 )
 NEEDS_REASON = frozenset({"recording.play", "recording.download", "recording.transcript"})
 NOT_FOUND = "no such recording"
+MAX_MASKED_GRANTS = 62  # grants tagged by bit in a BIGINT; beyond that one more query per page
 
 
 @dataclass(frozen=True)
@@ -176,38 +177,51 @@ def visible_recordings(
     if page.cursor:
         at, rid = decode_cursor(page.cursor)
         base.append(sa.tuple_(Recording.started_at, Recording.id) < sa.tuple_(at, rid))
-    # One branch per grant, each the grant's newest `limit + 1` recordings, tagged with the
-    # grant's position. A recording in the overall newest `limit + 1` is also in the newest
-    # `limit + 1` of every grant that covers it, so the tags give its access modes exactly.
+    # One branch per grant: the grant's newest `limit + 1` recordings, each row tagged with the
+    # grant's bit. A recording among the overall newest `limit + 1` is also among the newest
+    # `limit + 1` of every grant that covers it, so the summed bits name all its grants.
+    masked = len(grants) <= MAX_MASKED_GRANTS
     branches = []
     for position, grant in enumerate(grants):
+        bit = 1 << position if masked else 0
         inner = (
             sa.select(
                 Recording.id.label("id"),
                 Recording.started_at.label("started_at"),
-                sa.literal(position).label("grant_no"),
+                sa.literal(bit, sa.BigInteger).label("bit"),
             )
             .where(*base, covers(grant))
             .order_by(Recording.started_at.desc(), Recording.id.desc())
             .limit(limit + 1)
             .subquery()
         )
-        branches.append(sa.select(inner.c.id, inner.c.started_at, inner.c.grant_no))
+        branches.append(sa.select(inner.c.id, inner.c.started_at, inner.c.bit))
     union = sa.union_all(*branches).subquery() if len(branches) > 1 else branches[0].subquery()
-    rows = session.execute(
-        sa.select(Recording, union.c.grant_no)
-        .join(union, Recording.id == union.c.id)
-        .options(lazyload(Recording.purposes))
+    top = (
+        sa.select(union.c.id, union.c.started_at, sa.func.sum(union.c.bit).label("mask"))
+        .group_by(union.c.id, union.c.started_at)
         .order_by(union.c.started_at.desc(), union.c.id.desc())
+        .limit(limit + 1)
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(Recording, top.c.mask)
+        .join(top, Recording.id == top.c.id)
+        .options(lazyload(Recording.purposes))
+        .order_by(top.c.started_at.desc(), top.c.id.desc())
     ).all()
-    order: list[Recording] = []
-    covering: dict[uuid.UUID, list[AccessGrant]] = defaultdict(list)
-    for recording, grant_no in rows:
-        if recording.id not in covering:
-            order.append(recording)
-        covering[recording.id].append(grants[int(grant_no)])
-    more = len(order) > limit
-    items = [VisibleRecording(r, tuple(_mode(g) for g in covering[r.id])) for r in order[:limit]]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if masked:
+        items = [
+            VisibleRecording(
+                recording,
+                tuple(_mode(g) for n, g in enumerate(grants) if int(mask) >> n & 1),
+            )
+            for recording, mask in rows
+        ]
+    else:  # very many grants: ask which cover the page, one flag per grant
+        items = with_access_modes(session, [recording.id for recording, _ in rows], grants)
     next_cursor = None
     if more and items:
         last = items[-1].recording
