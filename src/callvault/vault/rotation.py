@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import structlog
 
-from callvault.db import transaction
+from callvault.db import load_models, transaction
 from callvault.runtime import Runtime
 from callvault.vault.fields import SEALED_COLUMNS, reseal, sealed_kek_id
 from callvault.vault.service import rewrap_all
@@ -33,6 +33,7 @@ def rewrap_everything(runtime: Runtime, *, batch: int = 500) -> tuple[int, int]:
     with transaction(runtime.sessions) as session:
         data_keys = rewrap_all(session, runtime.keyring, batch=batch)
     active = runtime.keyring.active_kek_id()
+    load_models()  # the parts' models register their sealed columns when imported
     sealed = 0
     for column in SEALED_COLUMNS:
         table_cls = column.attribute.class_
