@@ -28,7 +28,7 @@ def scratch_engine(tmp_path: Path) -> Iterator[Engine]:
         engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False))
     else:
         engine = make_engine(f"sqlite:///{tmp_path / 'audit.db'}")
-    Base.metadata.create_all(engine, tables=AUDIT_TABLES)  # type: ignore[arg-type]
+    Base.metadata.create_all(engine, tables=AUDIT_TABLES)
     try:
         yield engine
     finally:

@@ -61,7 +61,10 @@ def rehash(conn: sa.Connection, seq: int) -> None:
 
 
 def statement(sql: str) -> Callable[[sa.Connection], None]:
-    return lambda conn: conn.exec_driver_sql(sql) and None
+    def run(conn: sa.Connection) -> None:
+        conn.exec_driver_sql(sql)
+
+    return run
 
 
 @pytest.mark.parametrize(

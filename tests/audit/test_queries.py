@@ -58,7 +58,7 @@ def test_search_applies_every_filter_newest_first(
         hours = kwargs.pop(f"{bound}_h", None)
         if hours is not None:
             kwargs[bound] = clock.now() + timedelta(hours=int(str(hours)))
-    found = [e.seq for e in search(session, **kwargs, limit=100) if e.seq >= trail[0]]  # type: ignore[arg-type]
+    found = [e.seq for e in search(session, **kwargs, limit=100) if e.seq >= trail[0]]
     assert found == [trail[i] for i in expected]
 
 

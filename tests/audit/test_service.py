@@ -229,3 +229,11 @@ def test_record_recreates_a_missing_head_row_from_the_entries(session: Session) 
     session.connection().exec_driver_sql("DELETE FROM audit_head")
     after = record(session, actor="system", action="audit.test")
     assert (after.seq, after.prev_hash) == (before.seq + 1, before.hash)
+
+
+def test_a_refused_record_leaves_no_gap_in_the_chain(session: Session) -> None:
+    before = record(session, actor="system", action="audit.test")
+    with pytest.raises(InvalidInput):
+        record(session, actor="system", action="audit.test", details={"x": float("inf")})
+    after = record(session, actor="system", action="audit.test")
+    assert after.seq == before.seq + 1

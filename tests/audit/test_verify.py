@@ -44,7 +44,7 @@ def sql(statement: str) -> Callable[[Session, list[AuditEntry]], int]:
     """A tampering step: run `statement` with :k (the attacked entry's seq); returns k."""
 
     def tamper(session: Session, entries: list[AuditEntry]) -> int:
-        k = entries[3].seq
+        k = int(entries[3].seq)
         for part in statement.replace(":k", str(k)).split(";"):
             session.connection().exec_driver_sql(part)
         return k
@@ -65,7 +65,7 @@ def rehash_after_edit(session: Session, entries: list[AuditEntry]) -> int:
         f"UPDATE audit_entries SET reason = 'forged reason', hash = "  # noqa: S608
         f"'{link_hash(e.prev_hash, forged)}' WHERE seq = {e.seq}"
     )
-    return e.seq + 1
+    return int(e.seq) + 1
 
 
 @pytest.mark.parametrize(

@@ -71,14 +71,15 @@ def record(
         if kinds:
             details["reason_redacted"] = kinds
     at = at or get_runtime().clock.now()
-
-    connection = session.connection()
-    seq = _claim_next_seq(session, connection)
-    prev_hash = GENESIS_HASH if seq == 1 else _hash_of(connection, seq - 1)
     try:
         details_text = canonical_text(details)
     except (TypeError, ValueError) as exc:
         raise InvalidInput("audit details must be plain JSON data") from exc
+
+    # Nothing after the claim may fail on the caller's input: a claimed number must be used.
+    connection = session.connection()
+    seq = _claim_next_seq(session, connection)
+    prev_hash = GENESIS_HASH if seq == 1 else _hash_of(connection, seq - 1)
     canonical = canonical_entry(
         seq,
         canonical_time(at),
