@@ -214,6 +214,7 @@ def test_sigkill_during_ingest_leaves_each_recording_complete_or_absent(
             assert {f.kind for f in report.findings} <= {
                 "blob_without_artifact",
                 "unfinished_blob_write",
+                "ingest_work_file",
             }
             orphans_repaired += len(report.findings)
             assert fsck(runtime, grace=timedelta(0)).findings == []

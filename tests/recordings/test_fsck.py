@@ -86,12 +86,19 @@ def _half_write(session: Session, rt: Runtime, rec: Recording) -> None:
     (rt.blobs.root / ".tmp" / "deadbeef.tmp").write_bytes(b"half")
 
 
+def _work_file(session: Session, rt: Runtime, rec: Recording) -> None:
+    work = rt.settings.data_dir / "tmp"
+    work.mkdir(exist_ok=True)
+    (work / "tmpabc123.flac").write_bytes(b"fLaC plaintext audio left by a crash")
+
+
 CASES: list[tuple[str, Callable[[Session, Runtime, Recording], None], set[str]]] = [
     ("orphan-blob", _orphan_blob, {"blob_without_artifact"}),
     ("missing-blob", _missing_blob, {"artifact_without_blob", "recording_without_original"}),
     ("short-blob", _short_blob, {"artifact_blob_wrong_size", "recording_without_original"}),
     ("unusable-key", _bad_key, {"artifact_key_unusable", "recording_without_original"}),
     ("half-written", _half_write, {"unfinished_blob_write"}),
+    ("ingest-work-file", _work_file, {"ingest_work_file"}),
 ]
 
 

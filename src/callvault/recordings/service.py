@@ -28,6 +28,7 @@ from callvault.recordings.models import CALLER_CONTEXT, Recording, RecordingPurp
 from callvault.runtime import Runtime
 from callvault.vault import service as vault
 from callvault.vault.fields import keyed_hash, phone_lookup_hash, seal
+from callvault.vault.fsck import INGEST_WORK_DIR
 
 log = structlog.get_logger(__name__)
 
@@ -156,7 +157,7 @@ def _ingest(
     caller = normalise_e164(meta.from_) if meta.from_ else None
 
     limits = audio_codec.AudioLimits(settings.max_upload_bytes, settings.max_duration_s)
-    work_dir = settings.data_dir / "tmp"
+    work_dir = settings.data_dir / INGEST_WORK_DIR
     upload = audio_codec.measure_upload(audio, limits, work_dir)
     try:
         metadata_hmac = keyed_hash(runtime.keyring, "recording.metadata", meta.canonical_json())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 import structlog
@@ -20,6 +21,7 @@ from callvault.vault.storage import FileBlobStore
 
 log = structlog.get_logger(__name__)
 
+INGEST_WORK_DIR = "tmp"  # under the data directory; see callvault.recordings.service
 # A blob younger than this may belong to an ingest whose transaction has not committed yet.
 DEFAULT_GRACE = timedelta(minutes=10)
 
@@ -132,11 +134,22 @@ def _check_blobs(
         if repair:
             runtime.blobs.delete(name)
         report.findings.append(Finding("blob_without_artifact", name, repair))
+    leftovers: list[tuple[str, Path]] = []
     if isinstance(runtime.blobs, FileBlobStore):
-        for tmp in runtime.blobs.temporary_files():
-            if datetime.fromtimestamp(tmp.stat().st_mtime, UTC) > cutoff:
-                report.skipped_young += 1
-                continue
-            if repair:
-                tmp.unlink(missing_ok=True)
-            report.findings.append(Finding("unfinished_blob_write", tmp.name, repair))
+        leftovers += [("unfinished_blob_write", p) for p in runtime.blobs.temporary_files()]
+    # Ingest's work files (spooled uploads, FLAC being written) hold plaintext audio; a crash
+    # can leave them behind, so they are found and removed like orphan blobs.
+    work = runtime.settings.data_dir / INGEST_WORK_DIR
+    if work.is_dir():
+        leftovers += [("ingest_work_file", p) for p in sorted(work.iterdir()) if p.is_file()]
+    for kind, path in leftovers:
+        try:
+            modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        except FileNotFoundError:
+            continue
+        if modified > cutoff:
+            report.skipped_young += 1
+            continue
+        if repair:
+            path.unlink(missing_ok=True)
+        report.findings.append(Finding(kind, path.name, repair))
