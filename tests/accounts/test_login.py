@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import time
+import uuid
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -179,29 +185,75 @@ def test_failures_are_audited_without_the_email(
     assert account.email not in str(entry.details) + str(entry.reason)
 
 
-def test_limits_hold_across_processes(
-    tmp_path: object, runtime: Runtime, clock: FixedClock
-) -> None:
-    """Two runtimes with their own engines on one database file share the counts (commits)."""
-    from pathlib import Path
+def _attempts_in_a_process(url: str, data_dir: str, secret: str, tries: int, barrier: Any) -> None:
+    from callvault.config import Settings
 
-    url = f"sqlite:///{Path(str(tmp_path)) / 'shared.db'}"
-    engines = [make_engine(url), make_engine(url)]
-    create_schema(engines[0])
+    settings = Settings(env="test", data_dir=Path(data_dir), database_url=url, secret_key=secret)
+    rt = Runtime.from_settings(settings)
+    barrier.wait()
+    for _ in range(tries):
+        with rt.sessions() as s, contextlib.suppress(AuthenticationFailed):
+            service.authenticate(s, rt, "a@example.org", "Not-The-Password-77", None, "10.0.0.1")
+    rt.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def shared_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of its own that several processes commit to for real."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'shared.db'}"
+        yield url
+        return
+    from tests.conftest import PG_URL
+
+    assert PG_URL
+    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"callvault_throttle_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:
-        runtimes = [Runtime(runtime.settings, e, make_sessionmaker(e), clock) for e in engines]
-        runtimes[0].keyring.ensure()
-        for i in range(5):
-            rt = runtimes[i % 2]
-            with pytest.raises(AuthenticationFailed), rt.sessions() as s:
-                service.authenticate(s, rt, "a@example.org", "Not-The-Password-77", None, "1.2.3.4")
-        with runtimes[1].sessions() as s:
-            key = throttle.login_key(runtime.settings.session_secret(), "a@example.org")
-            row = s.get(LoginThrottle, key)
-            assert row is not None and row.consecutive_failures == 5 and row.locked_until
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
     finally:
-        for e in engines:
-            e.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def test_limits_hold_across_processes(shared_database: str, runtime: Runtime) -> None:
+    """Three processes guess at once; exactly five guesses are checked before the lock holds."""
+    engine = make_engine(shared_database)
+    create_schema(engine)
+    engine.dispose()
+    secret = runtime.settings.session_secret().decode()
+    runtime.keyring.ensure()
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(3)
+    workers = [
+        ctx.Process(
+            target=_attempts_in_a_process,
+            args=(shared_database, str(runtime.settings.data_dir), secret, 4, barrier),
+        )
+        for _ in range(3)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+        assert w.exitcode == 0
+    engine = make_engine(shared_database)
+    try:
+        with make_sessionmaker(engine)() as s:
+            key = throttle.login_key(secret.encode(), "a@example.org")
+            row = s.get(LoginThrottle, key)
+            counted = s.scalar(
+                sa.select(sa.func.count())
+                .select_from(LoginFailure)
+                .where(LoginFailure.key_hash == key)
+            )
+            assert row is not None and row.locked_until is not None
+            assert row.consecutive_failures == 5 and counted == 5
+    finally:
+        engine.dispose()
 
 
 def test_unknown_accounts_cost_a_full_verification(

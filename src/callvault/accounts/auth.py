@@ -74,23 +74,24 @@ def _resolve_token(runtime: Runtime, token: str) -> Principal | None:
 
 
 def _resolve_cookie(runtime: Runtime, value: str) -> Principal | None:
-    # Its own short transaction, committed at once: the idle clock is touched even when the
+    # Short transactions of their own, committed at once: the idle clock moves even when the
     # request later fails, and the request's own transaction starts with a fresh snapshot.
+    now = runtime.clock.now()
     with transaction(runtime.sessions) as db:
-        found = sessions.live_session(db, value, now=runtime.clock.now(), settings=runtime.settings)
-        if found is None:
-            return None
-        row, account = found
-        return Principal(
-            kind="account",
-            id=account.id,
-            role=account.role,
-            session_id=str(row.id),
-            language=account.language,
-            second_factor_pending=(
-                account.role in SECOND_FACTOR_REQUIRED and row.second_factor_at is None
-            ),
-        )
+        live = sessions.live_session(db, value, now=now, settings=runtime.settings)
+    if live is None:
+        return None
+    if live.needs_touch:
+        with transaction(runtime.sessions) as db:
+            sessions.touch(db, live.id, now)
+    return Principal(
+        kind="account",
+        id=live.account_id,
+        role=live.role,
+        session_id=str(live.id),
+        language=live.language,
+        second_factor_pending=live.role in SECOND_FACTOR_REQUIRED and not live.second_factor,
+    )
 
 
 async def _resolve(request: Request) -> Principal | None:

@@ -67,14 +67,23 @@ def open_session(
     return OpenedSession(row.id, token, row.expires_at)
 
 
+@dataclass(frozen=True)
+class LiveSession:
+    """An open session and what the request needs of its account."""
+
+    id: uuid.UUID
+    account_id: uuid.UUID
+    role: str
+    language: str
+    second_factor: bool
+    needs_touch: bool
+
+
 def live_session(
     session: Session, token: str, *, now: datetime, settings: Settings
-) -> tuple[LoginSession, Account] | None:
-    """The open session for a cookie value with its active account, touched; None otherwise.
-
-    A session ends when it is idle too long, reaches its absolute limit, is logged out or its
-    account is disabled.
-    """
+) -> LiveSession | None:
+    """The open session for a cookie value, or None (unknown, ended, idle too long, past its
+    absolute limit, or its account disabled). Reads only; `touch`/`end_session` write."""
     if not token or len(token) > 200:
         return None
     found = session.execute(
@@ -85,18 +94,36 @@ def live_session(
     if found is None:
         return None
     row, account = found[0], found[1]
-    idle = timedelta(minutes=settings.session_idle_minutes)
     if row.ended_at is not None or account.disabled_at is not None:
         return None
-    if now >= row.expires_at or now - row.last_seen_at >= idle:
-        row.ended_at = now
-        row.ended_reason = "expired"
-        session.flush()
+    if expired(row, now=now, settings=settings):
         return None
-    if now - row.last_seen_at >= TOUCH_EVERY:
-        row.last_seen_at = now
-        session.flush()
-    return row, account
+    return LiveSession(
+        id=row.id,
+        account_id=account.id,
+        role=account.role,
+        language=account.language,
+        second_factor=row.second_factor_at is not None,
+        needs_touch=now - row.last_seen_at >= TOUCH_EVERY,
+    )
+
+
+def expired(row: LoginSession, *, now: datetime, settings: Settings) -> bool:
+    idle = timedelta(minutes=settings.session_idle_minutes)
+    return now >= row.expires_at or now - row.last_seen_at >= idle
+
+
+def touch(session: Session, session_id: uuid.UUID, now: datetime) -> None:
+    """Move the idle clock (at most once a minute), unless the session ended meanwhile."""
+    session.execute(
+        sa.update(LoginSession)
+        .where(
+            LoginSession.id == session_id,
+            LoginSession.ended_at.is_(None),
+            LoginSession.last_seen_at <= now - TOUCH_EVERY,
+        )
+        .values(last_seen_at=now)
+    )
 
 
 def end_session(session: Session, session_id: uuid.UUID, *, now: datetime, reason: str) -> bool:

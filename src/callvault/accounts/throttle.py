@@ -56,8 +56,14 @@ def lock_for(consecutive: int) -> timedelta | None:
 
 
 def _locked_row(session: Session, key_hash: str, now: datetime) -> LoginThrottle:
+    # Write first: on SQLite this takes the write lock before anything is read (a transaction
+    # that read first could not upgrade once another process committed); on PostgreSQL it locks
+    # the row, as the SELECT … FOR UPDATE below does too.
+    session.execute(
+        sa.update(LoginThrottle).where(LoginThrottle.key_hash == key_hash).values(updated_at=now)
+    )
     stmt = sa.select(LoginThrottle).where(LoginThrottle.key_hash == key_hash).with_for_update()
-    row = session.scalar(stmt)
+    row = session.scalar(stmt.execution_options(populate_existing=True))
     if row is not None:
         return row
     try:
