@@ -107,7 +107,8 @@ def seed(runtime: Runtime, rows: int) -> tuple[str, str, str]:
         enrolment = accounts.begin_totp_enrolment(session, runtime, dpo.id)
         accounts.confirm_totp_enrolment(
             session, runtime, account_id=dpo.id, session_id=None,
-            code=pyotp.TOTP(enrolment.secret).at(now - timedelta(seconds=30)), source="cli",
+            code=pyotp.TOTP(enrolment.secret).at(runtime.clock.now() - timedelta(seconds=30)),
+            source="cli",
         )  # fmt: skip
         qa = accounts.create_account(
             session, runtime, email="qa@example.org", role="qa_manager", password=PASSWORD,

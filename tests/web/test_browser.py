@@ -88,7 +88,9 @@ def _seed(runtime: Runtime) -> tuple[dict[str, str], dict[str, str], dict[str, u
                 # Confirm with the previous step's code so the login's code is fresh.
                 accounts.confirm_totp_enrolment(
                     session, runtime, account_id=account.id, session_id=None,
-                    code=totp.code_at(enrolment.secret, now - timedelta(seconds=30)),
+                    code=totp.code_at(
+                        enrolment.secret, runtime.clock.now() - timedelta(seconds=30)
+                    ),
                     source="cli",
                 )  # fmt: skip
                 keys[role] = enrolment.secret
@@ -180,7 +182,14 @@ def page_of(world: World, browser: Any, role: str) -> Any:
 
 
 def no_horizontal_overflow(page: Any) -> bool:
-    return bool(page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth"))
+    return bool(page.evaluate("() => document.scrollingElement.scrollWidth <= window.innerWidth"))
+
+
+WIDEST = """() => Array.from(document.querySelectorAll('body *'))
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+               && !(e.parentElement && e.parentElement.closest('.table-wrap')))
+  .slice(-3).map(e => e.tagName + '#' + e.id + '.' + e.className + ':'
+                 + Math.round(e.getBoundingClientRect().right))"""
 
 
 # --- flow 1 -------------------------------------------------------------------------------------
@@ -351,7 +360,7 @@ def test_each_main_page_in_both_languages_without_horizontal_overflow(
             for size, (width, height) in VIEWPORTS.items():
                 page.set_viewport_size({"width": width, "height": height})
                 if not no_horizontal_overflow(page):
-                    overflowing.append(f"{name}-{language}-{size}")
+                    overflowing.append(f"{name}-{language}-{size}: {page.evaluate(WIDEST)}")
                 page.screenshot(path=str(SHOTS / f"{name}-{language}-{size}.png"), full_page=True)
             page.set_viewport_size({"width": 1280, "height": 800})
     for role in ("dpo", "it_admin", "qa_manager", "agent"):
