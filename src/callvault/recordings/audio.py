@@ -64,7 +64,9 @@ class DecodedAudio:
     sample_rate: int
     channels: int
     frames: int
-    flac_path: Path | None  # None when the original is already FLAC
+    # The FLAC to keep, in an anonymous temporary file (the kernel frees it even if the
+    # process is killed); None when the original is already FLAC or is kept as sent.
+    flac_file: BinaryIO | None
 
     @property
     def duration_s(self) -> float:
@@ -140,43 +142,47 @@ def decode_to_flac(
             raise TooLarge(f"the audio is longer than {limits.max_duration_s:.0f} s")
         name, media_type = FORMATS[major]
         high = info.subtype in HIGH_RESOLUTION
-        out_path = _new_path(work_dir, ".flac") if write_flac and major != "FLAC" else None
-        frames, pcm_md5 = _decode_blocks(info, out_path, high, max_frames, name)
+        out = _work_file(work_dir) if write_flac and major != "FLAC" else None
+        try:
+            frames, pcm_md5 = _decode_blocks(info, out, high, max_frames, name)
+        except BaseException:
+            if out is not None:
+                out.close()
+            raise
         declared = info.frames
         rate, channels = info.samplerate, info.channels
     try:
         _check_complete(upload, name, frames, declared, rate, pcm_md5)
     except BaseException:
-        if out_path is not None:
-            out_path.unlink(missing_ok=True)
+        if out is not None:
+            out.close()
         raise
-    return DecodedAudio(name, media_type, rate, channels, frames, out_path)
+    return DecodedAudio(name, media_type, rate, channels, frames, out)
 
 
-def _new_path(work_dir: Path, suffix: str) -> Path:
+def _work_file(work_dir: Path) -> BinaryIO:
     work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, name = tempfile.mkstemp(suffix=suffix, dir=work_dir)
-    os.close(fd)
-    return Path(name)
+    return tempfile.TemporaryFile(dir=work_dir)  # noqa: SIM115 (the caller closes it)
 
 
 def _decode_blocks(
-    info: sf.SoundFile, out_path: Path | None, high: bool, max_frames: int, name: str
+    info: sf.SoundFile, out: BinaryIO | None, high: bool, max_frames: int, name: str
 ) -> tuple[int, str | None]:
     dtype = "int32" if high else "int16"
     writer = None
     md5 = hashlib.md5(usedforsecurity=False) if name == "flac" else None
     frames = 0
     try:
-        if out_path is not None:
+        if out is not None:
             writer = sf.SoundFile(
-                out_path,
+                out,
                 "w",
                 samplerate=info.samplerate,
                 channels=info.channels,
                 format="FLAC",
                 subtype="PCM_24" if high else "PCM_16",
                 compression_level=FLAC_COMPRESSION,
+                closefd=False,
             )
         # Not SoundFile.blocks(): it pads a short stream to the frame count in the header.
         while len(block := info.read(BLOCK_FRAMES, dtype=dtype, always_2d=True)):
@@ -188,20 +194,12 @@ def _decode_blocks(
             if md5 is not None:
                 md5.update(_pcm_bytes(block, info.subtype))
     except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-        if out_path is not None:
-            out_path.unlink(missing_ok=True)
         log.info("audio_decode_failed", error=type(exc).__name__)
         raise InvalidAudio("the audio is corrupt or truncated") from None
-    except BaseException:
-        if out_path is not None:
-            out_path.unlink(missing_ok=True)
-        raise
     finally:
         if writer is not None:
             writer.close()
     if frames == 0:
-        if out_path is not None:
-            out_path.unlink(missing_ok=True)
         raise InvalidAudio("the audio has no samples")
     return frames, (md5.hexdigest() if md5 is not None and info.subtype in MD5_SUBTYPES else None)
 

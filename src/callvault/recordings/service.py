@@ -7,7 +7,6 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import BinaryIO
 
 import sqlalchemy as sa
@@ -196,8 +195,8 @@ def _ingest(
                 source=source,
             )
         finally:
-            if decoded.flac_path is not None:
-                decoded.flac_path.unlink(missing_ok=True)
+            if decoded.flac_file is not None:
+                decoded.flac_file.close()
     finally:
         if upload.file is not audio:
             upload.file.close()
@@ -255,7 +254,7 @@ def _store(
     assert meta.consent is not None
     recording_id = uuid.uuid4()
     written: list[str] = []
-    keep_original = runtime.settings.keep_original_format or decoded.flac_path is None
+    keep_original = runtime.settings.keep_original_format or decoded.flac_file is None
     try:
         with session.begin_nested():
             prompt = version.prompt_sv if meta.language.startswith("sv") else version.prompt_en
@@ -277,7 +276,7 @@ def _store(
                 runtime,
                 recording_id,
                 "original",
-                audio_codec.iter_file(upload.file if keep_original else _path(decoded)),
+                audio_codec.iter_file(upload.file if keep_original else _flac(decoded)),
                 decoded.source_media_type if keep_original else "audio/flac",
             )
             written.append(original.blob_name)
@@ -350,9 +349,9 @@ def _store(
     return IngestResult(recording_id, RecordingState.INGESTED, created=True)
 
 
-def _path(decoded: audio_codec.DecodedAudio) -> Path:
-    assert decoded.flac_path is not None
-    return decoded.flac_path
+def _flac(decoded: audio_codec.DecodedAudio) -> BinaryIO:
+    assert decoded.flac_file is not None
+    return decoded.flac_file
 
 
 def _discard(session: Session, runtime: Runtime, names: list[str]) -> None:
