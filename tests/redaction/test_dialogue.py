@@ -88,3 +88,26 @@ def test_an_introduction_without_a_recognised_name_masks_its_unsure_words() -> N
     named = [TimeSpan(0, 2.0, 2.4, "PERSON", 0.9, "KnownNameDetector")]
     confident = opening[:-1] + [Word("Maria", 2.0, 2.4, 0.9)]
     assert introduction_spans(rec(confident), agent_channel=0, language="sv", found=named) == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "masked"),
+    [
+        ([("ja", 0.9), ("qwrr", 0.3), ("zzt", 0.2), ("tack", 0.9)], ("qwrr", "zzt")),
+        ([("nej", 0.9), ("det", 0.9), ("var", 0.9), ("allt", 0.9)], None),  # all heard surely
+    ],
+)
+def test_after_a_misheard_question_the_unsure_middle_of_the_answer_is_masked(
+    answer: list[tuple[str, float]], masked: tuple[str, str] | None
+) -> None:
+    agent = OPENING + words("blubb fnarg snirr", 4.0, p=0.3) + words("okej", 12.0)
+    customer = [Word(t, 6.0 + i * 0.5, 6.4 + i * 0.5, p) for i, (t, p) in enumerate(answer)]
+    spans = answer_spans(rec(agent), rec(customer), customer_channel=1, language="sv")
+    if masked is None:
+        assert spans == []
+        return
+    first = next(w for w in customer if w.text == masked[0])
+    last = next(w for w in customer if w.text == masked[1])
+    assert len(spans) == 1 and spans[0].entity_type == "ANSWER"
+    assert spans[0].start <= first.start and spans[0].end >= last.end
+    assert spans[0].start >= customer[0].end and spans[0].end <= customer[-1].start

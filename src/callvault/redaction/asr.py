@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -16,6 +17,8 @@ from callvault.errors import ProcessingError
 from callvault.redaction.audio import ASR_RATE, Samples
 
 log = structlog.get_logger(__name__)
+# faster-whisper logs every file's duration at INFO; our own events say what matters.
+logging.getLogger("faster_whisper").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)

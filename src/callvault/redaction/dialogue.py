@@ -52,6 +52,7 @@ class Request:
 
     entity_type: str
     turn: Turn
+    heard: bool = True  # False: no request was recognised, the turn is only in a request's place
 
 
 class DialogueRules:
@@ -261,8 +262,7 @@ def requests(agent_turns: Sequence[Turn], rules: type[DialogueRules]) -> list[Re
                 found.append(Request("PERSON", turn))
             continue
         kind = _requested(turn, rules)
-        if kind:
-            found.append(Request(kind, turn))
+        found.append(Request(kind or "ANSWER", turn, heard=kind is not None))
     return found
 
 
@@ -294,6 +294,7 @@ def answer_spans(
     language: str,
     max_answer_s: float = 10.0,
     trust: float = 0.6,
+    sure: float = 0.7,
 ) -> list[TimeSpan]:
     """The customer's answer to each request, whatever the recogniser made of it.
 
@@ -301,6 +302,10 @@ def answer_spans(
     (capped). Leading lead-in words heard with confidence ("ja, det är …") stay audible;
     everything from the first other word to the end of the answer is masked, including speech
     the recogniser did not turn into words at all (fail closed).
+
+    Mid-call agent turns in which no request was recognised are treated as possible requests
+    too, because a misheard question looks like anything: their answers keep every word the
+    model was sure of at either edge, and the unsure middle is masked.
     """
     rules = RULES.get(language.split("-")[0], SwedishDialogue)
     agent_turns = turns(agent)
@@ -315,13 +320,30 @@ def answer_spans(
             if turn.end <= req.turn.start + 0.5 or turn.start >= limit:
                 continue
             start, end = max(turn.start, req.turn.start), min(turn.end, limit)
-            start = _after_lead_in(turn, start, rules, trust)
-            end = _before_closing(turn, end, rules, trust)
+            if req.heard:
+                start = _after_lead_in(turn, start, rules, trust)
+                end = _before_closing(turn, end, rules, trust)
+            else:
+                start, end = _unsure_middle(turn, start, end, sure)
             if end > start:
                 spans.append(
                     TimeSpan(customer_channel, start, end, req.entity_type, 0.7, "dialogue")
                 )
     return spans
+
+
+def _unsure_middle(turn: Turn, start: float, end: float, sure: float) -> tuple[float, float]:
+    inside = [w for w in turn.words if w.end > start and w.start < end]
+    unsure = [w for w in inside if w.probability < sure]
+    if inside and not unsure:
+        return start, start  # every word heard with confidence: nothing to hide
+    if unsure:
+        first, last = inside.index(unsure[0]), inside.index(unsure[-1])
+        if first > 0:
+            start = max(start, inside[first - 1].end)
+        if last < len(inside) - 1:
+            end = min(end, inside[last + 1].start)
+    return start, end
 
 
 def _after_lead_in(turn: Turn, start: float, rules: type[DialogueRules], trust: float) -> float:
@@ -354,6 +376,7 @@ def introduction_spans(
     found: Sequence[TimeSpan],
     within_s: float = 10.0,
     trust: float = 0.7,
+    organisation: Sequence[str] = (),
 ) -> list[TimeSpan]:
     """The agent says their name in the opening turn; if no name was found there, fail closed.
 
@@ -376,8 +399,19 @@ def introduction_spans(
     )
     if named:
         return []
+    greeting = rules.greeting | {normalise(p) for o in organisation for p in o.split()}
     return [
         TimeSpan(agent_channel, w.start, w.end, "PERSON", 0.6, "introduction")
         for w in opening.words
-        if w.probability < trust and normalise(w.text) not in rules.greeting
+        if w.probability < trust and not _sounds_like_greeting(normalise(w.text), greeting)
     ]
+
+
+def _sounds_like_greeting(word: str, greeting: frozenset[str] | set[str]) -> bool:
+    """Greeting words and the company name, misheard or run together ("mälkommen", "arlu")."""
+    if word in greeting:
+        return True
+    long = [g for g in greeting if len(g) >= 4]
+    return any(similarity(word, g) >= 0.65 for g in long) or any(
+        len(g) >= 5 and g in word for g in long
+    )

@@ -25,7 +25,9 @@ FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 
 
 def options_from(settings: Settings) -> RedactionOptions:
-    return RedactionOptions(mask=settings.redaction_mask)
+    return RedactionOptions(
+        mask=settings.redaction_mask, organisation=(settings.organisation_name,)
+    )
 
 
 def read_metadata(path: Path) -> CallMetadata:

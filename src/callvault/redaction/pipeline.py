@@ -73,6 +73,7 @@ class RedactionOptions:
     pad_s: float = 0.2
     min_score: float = 0.5
     unheard_min_s: float = 0.6
+    organisation: tuple[str, ...] = ()  # its name is part of every greeting, not a person's
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,7 @@ def detect(
             agent_channel=roles["agent"].channel,
             language=meta.language,
             found=spans,
+            organisation=options.organisation,
         )
     return spans
 
@@ -294,7 +296,7 @@ def redact_call(
         "call_redacted",
         call_id=meta.call_id,
         spans=len(spans),
-        masked_s=round(sum(e - s for _, s, e in merge_intervals(spans)), 2),
+        masked_s=round(float(sum(e - s for _, s, e in merge_intervals(spans))), 2),
     )
     return RedactionResult(
         audio=redacted,
