@@ -20,7 +20,8 @@ from callvault.policy.models import PolicyVersion
 from callvault.recordings.models import Recording, RecordingPurpose, RecordingState
 from callvault.runtime import Runtime
 from tests.accounts import conftest as accounts_fixtures
-from tests.accounts.conftest import MakeAccount, parts_app
+from tests.accounts.conftest import MakeAccount as MakeAccount
+from tests.accounts.conftest import parts_app as parts_app
 
 # the accounts fixtures, shared
 keyring_ready = accounts_fixtures.keyring_ready

@@ -147,11 +147,11 @@ def _covers(grant: AccessGrant, user: Account, r: Recording, now: datetime) -> b
         return True
     if grant.scope_kind == "date_range":
         assert grant.scope_from is not None and grant.scope_until is not None
-        return grant.scope_from <= r.started_at < grant.scope_until
+        return bool(grant.scope_from <= r.started_at < grant.scope_until)
     if grant.scope_kind == "agent":
-        return r.agent_id == grant.scope_agent_id
+        return bool(r.agent_id == grant.scope_agent_id)
     if grant.scope_kind == "team":
-        return r.team == grant.scope_team
+        return bool(r.team == grant.scope_team)
     return r.id in grant.recording_ids
 
 

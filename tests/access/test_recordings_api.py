@@ -16,6 +16,7 @@ from callvault.accounts.roles import Role
 from callvault.audit.models import AuditEntry
 from callvault.clock import FixedClock
 from callvault.recordings.models import RecordingState
+from callvault.runtime import Runtime
 from tests.access.conftest import MakeAccount, MakeGrant, MakeRecording, artifact_bytes
 from tests.accounts.conftest import login
 
@@ -27,7 +28,7 @@ def qa(make_account: MakeAccount) -> Account:
     return make_account(Role.QA_MANAGER)
 
 
-def _ids(client: TestClient, **params: object) -> list[str]:
+def _ids(client: TestClient, **params: str | int) -> list[str]:
     response = client.get("/api/v1/recordings", params=params)
     assert response.status_code == 200, response.text
     return [item["id"] for item in response.json()["items"]]
@@ -125,7 +126,7 @@ def test_pages_follow_the_cursor_without_gaps_or_repeats(
     seen: list[str] = []
     cursor = None
     while True:
-        params: dict[str, object] = {"limit": 3}
+        params: dict[str, str | int] = {"limit": 3}
         if cursor:
             params["cursor"] = cursor
         body = client.get("/api/v1/recordings", params=params).json()
@@ -253,7 +254,7 @@ def test_an_expired_grant_gives_nothing(
 
 
 def test_revocation_takes_effect_in_an_open_session(
-    runtime: object,
+    runtime: Runtime,
     qa: Account,
     dpo: Account,
     make_recording: MakeRecording,
@@ -264,7 +265,7 @@ def test_revocation_takes_effect_in_an_open_session(
 
     recording = make_recording()
     grant = make_grant(qa)
-    app = parts_app(runtime)  # type: ignore[arg-type]
+    app = parts_app(runtime)
     with TestClient(app) as manager, TestClient(app) as officer:
         login(manager, qa, clock)
         url = f"/api/v1/recordings/{recording.id}"

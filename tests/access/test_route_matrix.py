@@ -173,7 +173,8 @@ def is_public(method: str, path: str) -> bool:
 
 @pytest.fixture
 def app(runtime: Runtime) -> FastAPI:
-    return create_app(runtime)
+    built: FastAPI = create_app(runtime)
+    return built
 
 
 def unlisted_routes(app: FastAPI) -> list[tuple[str, str]]:

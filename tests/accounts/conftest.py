@@ -74,7 +74,7 @@ def make_account(session: Session, runtime: Runtime, clock: FixedClock) -> MakeA
 def totp_now(account: Account, clock: FixedClock) -> str:
     """A fresh code for the account's enrolled factor (the clock moves a step so none repeats)."""
     clock.advance(seconds=30)
-    return totp.code_at(account.__dict__["_test_totp_secret"], clock.now())
+    return str(totp.code_at(account.__dict__["_test_totp_secret"], clock.now()))
 
 
 def parts_app(runtime: Runtime, parts: tuple[str, ...] = ("accounts", "access")) -> FastAPI:
