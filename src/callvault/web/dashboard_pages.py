@@ -52,10 +52,17 @@ def dpo_dashboard(
 def it_dashboard(
     request: Request, principal: ITAdmin, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
+    from callvault.worker.middleware import should_embed
+
+    embedded = getattr(request.app.state, "embedded_worker", None)
+    if should_embed(runtime):
+        worker = "running" if embedded is not None and embedded.running else "stopped"
+    else:
+        worker = "external"
     return render(
         request,
         "dashboards/it.html",
-        {"f": it_figures(session, runtime), "now": runtime.clock.now()},
+        {"f": it_figures(session, runtime), "now": runtime.clock.now(), "worker": worker},
         principal=principal,
     )
 
