@@ -122,6 +122,8 @@ def _walk_range(
 
 
 def _stitch(report: Any, parts: list[Any]) -> None:
+    from callvault.audit.verify import missing_message
+
     last_seq, last_hash = 0, GENESIS_HASH
     for part in parts:
         if part.entries == 0:
@@ -130,7 +132,7 @@ def _stitch(report: Any, parts: list[Any]) -> None:
             report.add(
                 "missing",
                 last_seq + 1,
-                f"entries {last_seq + 1} to {part.first_seq - 1} are missing",
+                missing_message(last_seq + 1, part.first_seq - 1),
             )
         elif part.first_prev != last_hash:
             report.add(

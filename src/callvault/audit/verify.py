@@ -229,7 +229,7 @@ def _walk_entries(
                 if unchecked_first:
                     report.first_seq, report.first_prev, unchecked_first = seq, prev, False
                 elif seq != expected:
-                    report.add("missing", expected, f"entries {expected} to {seq - 1} are missing")
+                    report.add("missing", expected, missing_message(expected, seq - 1))
                 elif prev != last_hash:
                     report.add(
                         "broken_link",
@@ -306,6 +306,12 @@ def _python_hash(connection: sa.Connection, seq: int, prev_hash: str) -> str | N
         details,
     )
     return link_hash(prev_hash, canonical)
+
+
+def missing_message(first: int, last: int) -> str:
+    if first == last:
+        return f"entry {first} is missing"
+    return f"entries {first} to {last} are missing"
 
 
 def _check_tail(
