@@ -294,7 +294,7 @@ def server_execution_ms(
         context: object,
         executemany: bool,
     ) -> None:
-        if "grant_no" in statement:
+        if "mask" in statement:
             captured.append((statement, parameters))
 
     sa.event.listen(engine, "before_cursor_execute", capture)
