@@ -294,6 +294,8 @@ def test_a_training_manager_sees_only_the_pseudonymised_variant_of_recordings_in
     assert "variant=pseudonymised" in (page.locator("audio").get_attribute("src") or "")
     assert page.locator("#masked-list li").count() == 2
     page.wait_for_selector("[data-player][data-waveform=ready]", timeout=15000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "recording-pseudonymised-sv-desktop.png"), full_page=True)
 
 
 def _hrefs(page: Any, selector: str) -> list[str]:
@@ -328,6 +330,8 @@ MAIN_PAGES: list[tuple[str | None, str, str]] = [
     ("dpo", "/dpo", "dpo-dashboard"),
     ("dpo", "/grants", "grants"),
     ("dpo", "/audit", "audit"),
+    ("dpo", "/dsars", "dsars"),
+    ("dpo", "/policy/manage", "policy-manage"),
     ("it_admin", "/it", "it-dashboard"),
     ("it_admin", "/accounts", "accounts"),
     ("qa_manager", "/recordings", "recordings"),
@@ -384,6 +388,8 @@ def test_an_agents_withdrawal_removes_the_recordings_for_everyone_and_shows_the_
     page.get_by_role("button", name="Bekräfta återkallelse").click()
     reference = page.locator("#reference").inner_text()
     assert re.fullmatch(r"W-[0-9A-Z]{4}-[0-9A-Z]{4}", reference)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "withdrawal-reference-sv-desktop.png"), full_page=True)
     qa = page_of(world, browser, "qa_manager")
     qa.goto(f"{world.base}/recordings")
     assert _hrefs(qa, "tbody tr a") == [f"{world.base}/recordings/{world.recordings['b1']}"]

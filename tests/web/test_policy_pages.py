@@ -97,3 +97,12 @@ def test_policy_text_becomes_headings_items_and_paragraphs() -> None:
         ("item", "Röst och information"),
         ("item", "Röst"),
     ]
+
+
+@pytest.mark.parametrize(("accept", "kind"), [("text/html", "text/html"), ("*/*", "json")])
+def test_an_unknown_page_is_not_found_in_the_readers_form(
+    client: TestClient, accept: str, kind: str
+) -> None:
+    response = client.get("/no-such-page", headers={"accept": accept})
+    assert response.status_code == 404
+    assert kind in response.headers["content-type"]

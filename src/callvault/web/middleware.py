@@ -7,8 +7,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callvault.errors import AuthenticationFailed, CallvaultError, NotFound, PermissionDenied
 
@@ -45,6 +47,15 @@ def install(app: FastAPI) -> None:
         return response
 
     app.add_exception_handler(CallvaultError, callvault_error)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """Unknown pages get the same "not found" page as everything else a person asks for."""
+        assert isinstance(exc, StarletteHTTPException)
+        if wants_html(request) and exc.status_code in (404, 405):
+            return await html_error(request, NotFound("no such page"))
+        return await http_exception_handler(request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
 
     @app.middleware("http")
     async def security_headers(
