@@ -151,3 +151,16 @@ def test_bad_marks_are_refused(
         add_mark(session, runtime, call_id="c", start_s=start, end_s=end, channel=channel,
                  created_by="account:test")  # fmt: skip
     assert session.query(SensitiveMark).count() == 0
+
+
+def test_the_sweep_finds_ingested_recordings_without_a_job_once(
+    session: Session, runtime: Runtime, stored_call: str
+) -> None:
+    from callvault.redaction.service import queue_job, recordings_to_pseudonymise
+
+    rid = uuid.UUID(stored_call)
+    assert recordings_to_pseudonymise(session) == [rid]
+    queue_job(session, runtime, rid)
+    assert recordings_to_pseudonymise(session) == []
+    view = job_status(session, rid)
+    assert view is not None and view.status == "queued"

@@ -94,6 +94,8 @@ class FasterWhisperRecogniser:
 
             raise ModelUnavailable("the speech model could not be loaded") from exc
         self._lock = threading.Lock()
+        # Set by the caller for long files: called with the share of the channel decoded so far.
+        self.progress_hook: Callable[[float], None] | None = None
 
     def speech_regions(self, samples: Samples) -> list[dict[str, int]]:
         from faster_whisper.vad import VadOptions, get_speech_timestamps
@@ -140,7 +142,10 @@ class FasterWhisperRecogniser:
             )
             timemap = SpeechTimestampsMap(regions, ASR_RATE)
             words: list[Word] = []
+            voiced_s = max(len(voiced) / ASR_RATE, 1e-6)
             for segment in segments:
+                if self.progress_hook is not None:
+                    self.progress_hook(min(1.0, segment.end / voiced_s))
                 for w in segment.words or ():
                     chunk = timemap.get_chunk_index((w.start + w.end) / 2)
                     words.append(

@@ -120,10 +120,19 @@ def recognise_channels(
     for ch in range(audio.channels):
         if progress:
             progress("recognise", ch / audio.channels)
+            if hasattr(recogniser, "progress_hook"):  # finer progress for long files
+
+                def hook(share: float, ch: int = ch) -> None:
+                    assert progress is not None
+                    progress("recognise", (ch + share) / audio.channels)
+
+                recogniser.progress_hook = hook
         rec = recogniser.recognise(
             channel_for_asr(audio, ch), language=meta.language, vocabulary=meta.vocabulary()
         )
         out.append(ChannelTranscript(ch, role_of(ch, audio.channels), rec))
+    if hasattr(recogniser, "progress_hook"):
+        recogniser.progress_hook = None
     if progress:
         progress("recognise", 1.0)
     return out
