@@ -80,3 +80,15 @@ def test_dashboards_are_for_their_roles_only(
 ) -> None:
     log_in(client, runtime, people[role])
     assert client.get(path).status_code == 403
+
+
+def test_stored_counts_are_reused_within_a_minute_and_overdue_is_not(
+    session: Session, runtime: Runtime, recordings: list[uuid.UUID]
+) -> None:
+    from callvault.web.figures import cached_counts
+
+    cache: dict[str, object] = {}
+    first = cached_counts(session, runtime.clock.now(), cache)
+    add_recording(session, runtime, call_id="CA-dash-late", started_at=runtime.clock.now())
+    assert cached_counts(session, runtime.clock.now(), cache) == first
+    assert cached_counts(session, runtime.clock.now(), None)[0] == first[0] + 1
