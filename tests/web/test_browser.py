@@ -348,6 +348,15 @@ def _switch_language(page: Any, code: str) -> None:
         page.wait_for_load_state()
 
 
+UNLABELLED = """() => Array.from(document.querySelectorAll('input, select, textarea'))
+  .filter(e => e.type !== 'hidden' && e.labels.length === 0 && !e.getAttribute('aria-label'))
+  .map(e => e.name || e.id)"""
+BASICS = """() => ({
+  h1: document.querySelectorAll('h1').length,
+  skip: !!document.querySelector('a.skip-link[href="#main"]') && !!document.getElementById('main'),
+})"""
+
+
 def test_each_main_page_in_both_languages_without_horizontal_overflow(
     world: World, browser: Any
 ) -> None:
@@ -361,6 +370,8 @@ def test_each_main_page_in_both_languages_without_horizontal_overflow(
             page.goto(world.base + path.format(**{k: v for k, v in world.recordings.items()}))
             _switch_language(page, language)
             assert page.locator("html").get_attribute("lang") == language, (name, language)
+            assert page.evaluate(UNLABELLED) == [], f"{name}: every field has a label"
+            assert page.evaluate(BASICS) == {"h1": 1, "skip": True}, name
             for size, (width, height) in VIEWPORTS.items():
                 page.set_viewport_size({"width": width, "height": height})
                 if not no_horizontal_overflow(page):
@@ -371,6 +382,23 @@ def test_each_main_page_in_both_languages_without_horizontal_overflow(
         _switch_language(page_of(world, browser, role), "sv")
     anonymous.close()
     assert overflowing == []
+
+
+def test_the_login_works_from_the_keyboard_with_a_visible_focus(world: World, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(f"{world.base}/login")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.className") == "skip-link"
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none", "the focused element shows a focus ring"
+    page.keyboard.press("Enter")
+    stops = []
+    for _ in range(8):
+        page.keyboard.press("Tab")
+        stops.append(page.evaluate("() => document.activeElement.name || ''"))
+    assert [s for s in stops if s][:3] == ["email", "password", "totp"], stops
+    context.close()
 
 
 # --- flow 4 (last: it deletes recordings) -------------------------------------------------------
