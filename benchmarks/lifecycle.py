@@ -88,7 +88,7 @@ def _copy_text(engine: Engine, table: str, columns: list[str], lines: Iterator[s
     try:
         cursor = raw.cursor()
         sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-        with cursor.copy(sql) as copy:  # type: ignore[attr-defined]
+        with cursor.copy(sql) as copy:
             chunk: list[str] = []
             size = 0
             for line in lines:
@@ -371,7 +371,7 @@ def main() -> None:
             fresh_database(args.admin_url, "small") as small_url,
             fresh_database(args.admin_url, "large") as large_url,
         ):
-            stores = []
+            stores: list[Store] = []
             for label, url, total in (
                 ("small", small_url, args.small),
                 ("large", large_url, args.large),
