@@ -240,6 +240,11 @@ def test_the_qa_manager_gives_a_reason_plays_and_seeks(world: World, browser: An
     page.goto(f"{world.base}/recordings")
     links = page.locator("tbody tr a")
     assert links.count() == 3
+    page.get_by_label("Medarbetar-id").fill("agent-008")
+    page.get_by_role("button", name="Filtrera").click()  # htmx swaps the results in place
+    page.wait_for_url(re.compile(r"agent=agent-008"))
+    page.wait_for_function("() => document.querySelectorAll('tbody tr').length === 1")
+    assert _hrefs(page, "tbody tr a") == [f"{world.base}/recordings/{world.recordings['b1']}"]
     ranges: list[tuple[int, str]] = []
     page.on(
         "response",
