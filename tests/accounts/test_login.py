@@ -219,6 +219,7 @@ def shared_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
         admin.dispose()
 
 
+@pytest.mark.slow
 def test_limits_hold_across_processes(shared_database: str, runtime: Runtime) -> None:
     """Three processes guess at once; exactly five guesses are checked before the lock holds."""
     engine = make_engine(shared_database)
