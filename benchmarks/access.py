@@ -19,7 +19,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -108,7 +109,8 @@ def bulk_load(engine: Engine, version_id: uuid.UUID, rows: int, seed: int) -> li
     rng = random.Random(seed)  # noqa: S311 (synthetic data, not secrets)
     sample: list[uuid.UUID] = []
     # Secondary indexes are built after the load, which is much faster than maintaining them.
-    indexes = [*Recording.__table__.indexes, *RecordingPurpose.__table__.indexes]
+    tables = [cast(sa.Table, model.__table__) for model in (Recording, RecordingPurpose)]
+    indexes = [index for table in tables for index in table.indexes]
     with engine.begin() as conn:
         for index in indexes:
             conn.execute(sa.schema.DropIndex(index))
@@ -327,6 +329,7 @@ def http_listing_ms(url: str, email: str, iterations: int) -> list[float]:
 
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
+    from pydantic import SecretStr
 
     from callvault.access.api import router as access_router
     from callvault.accounts.api import router as accounts_router
@@ -338,7 +341,10 @@ def http_listing_ms(url: str, email: str, iterations: int) -> list[float]:
 
     with tempfile.TemporaryDirectory() as data_dir:
         settings = Settings(
-            env="test", data_dir=data_dir, database_url=url, secret_key=secrets.token_urlsafe(48)
+            env="test",
+            data_dir=Path(data_dir),
+            database_url=url,
+            secret_key=SecretStr(secrets.token_urlsafe(48)),
         )
         runtime = Runtime.from_settings(settings, clock=FixedClock(NOW))
         set_runtime(runtime)

@@ -10,7 +10,7 @@ import structlog
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from callvault.accounts import setup
+import callvault.accounts.setup as setup
 from callvault.accounts.models import Account, ServiceAccount
 from callvault.accounts.passwords import verify_password
 from callvault.accounts.tokens import authenticate_token

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
 from callvault.accounts import service, throttle
@@ -188,7 +189,9 @@ def test_failures_are_audited_without_the_email(
 def _attempts_in_a_process(url: str, data_dir: str, secret: str, tries: int, barrier: Any) -> None:
     from callvault.config import Settings
 
-    settings = Settings(env="test", data_dir=Path(data_dir), database_url=url, secret_key=secret)
+    settings = Settings(
+        env="test", data_dir=Path(data_dir), database_url=url, secret_key=SecretStr(secret)
+    )
     rt = Runtime.from_settings(settings)
     barrier.wait()
     for _ in range(tries):
