@@ -111,3 +111,9 @@ def test_after_a_misheard_question_the_unsure_middle_of_the_answer_is_masked(
     assert len(spans) == 1 and spans[0].entity_type == "ANSWER"
     assert spans[0].start <= first.start and spans[0].end >= last.end
     assert spans[0].start >= customer[0].end and spans[0].end <= customer[-1].start
+
+
+def test_a_clearly_heard_statement_is_not_treated_as_a_request() -> None:
+    agent = OPENING + words("jag förstår att det är frustrerande", 4.0, p=0.9) + words("ok", 12.0)
+    customer = words("qwrr zzt", 6.0, p=0.3)
+    assert answer_spans(rec(agent), rec(customer), customer_channel=1, language="sv") == []

@@ -66,6 +66,8 @@ class DialogueRules:
     keywords: ClassVar[tuple[tuple[str, str], ...]] = ()
     # The agent's opening turn introduces the agent: only an explicit question counts there.
     opening_question: ClassVar[re.Pattern[str]]
+    # Mean word confidence above which an agent turn without a request cue was heard well.
+    clear: ClassVar[float] = 0.65
     stems: ClassVar[tuple[tuple[str, str], ...]] = ()
 
 
@@ -262,8 +264,14 @@ def requests(agent_turns: Sequence[Turn], rules: type[DialogueRules]) -> list[Re
                 found.append(Request("PERSON", turn))
             continue
         kind = _requested(turn, rules)
+        if kind is None and _clearly_heard(turn, rules.clear):
+            continue  # heard well and asks for nothing: a statement, not a misheard request
         found.append(Request(kind or "ANSWER", turn, heard=kind is not None))
     return found
+
+
+def _clearly_heard(turn: Turn, clear: float) -> bool:
+    return bool(turn.words) and sum(w.probability for w in turn.words) / len(turn.words) >= clear
 
 
 def _requested(turn: Turn, rules: type[DialogueRules]) -> str | None:
