@@ -143,4 +143,4 @@ def add_recording(
     set_state(session, recording, RecordingState.PROCESSING)
     set_state(session, recording, RecordingState.READY)
     session.flush()
-    return rid
+    return uuid.UUID(str(rid))

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import uvicorn
+from pydantic import SecretStr
 
 from callvault.accounts import service as accounts
 from callvault.accounts import totp
@@ -115,7 +116,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         env="test",
         data_dir=data,
         database_url=f"sqlite:///{data / 'callvault.db'}",
-        secret_key=secrets.token_urlsafe(48),
+        secret_key=SecretStr(secrets.token_urlsafe(48)),
     )
     runtime = Runtime.from_settings(settings)
     set_runtime(runtime)

@@ -10,7 +10,7 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from callvault.web import i18n
+import callvault.web.i18n as i18n
 
 LOCALE = Path(i18n.__file__).parent / "locale"
 

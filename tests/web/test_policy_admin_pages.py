@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -14,8 +15,8 @@ from tests.web.conftest import Person, log_in
 FIELD = re.compile(r'name="(p\d+-[a-z_]+)"[^>]*value="([^"]*)"')
 
 
-def _draft_form(page: str, token: str, **changes: str) -> dict[str, object]:
-    form: dict[str, object] = {"csrf_token": token, "change_note": "Kortare lagring"}
+def _draft_form(page: str, token: str, **changes: str | list[str]) -> dict[str, Any]:
+    form: dict[str, Any] = {"csrf_token": token, "change_note": "Kortare lagring"}
     for name, value in FIELD.findall(page):
         if name.endswith("-variants") or name.endswith("-remove"):
             continue
@@ -44,14 +45,14 @@ def test_the_dpo_drafts_a_shorter_retention_previews_and_approves_it(
     index = re.search(r'name="p(\d+)-code" value="training"', created.text)
     assert index
     form = _draft_form(created.text, token, **{f"p{index.group(1)}-retention_days": "60"})
-    saved = client.post(f"/policy/manage/drafts/{draft.id}", data=form)  # type: ignore[arg-type]
+    saved = client.post(f"/policy/manage/drafts/{draft.id}", data=form)
     assert "Utkastet har sparats." in saved.text
     assert "lagras 90 → 60 dagar" in saved.text
     preview = client.get(f"/policy/manage/drafts/{draft.id}?preview=sv")
     assert "Testpolicy." in preview.text
     approved = client.post(
         f"/policy/manage/drafts/{draft.id}",
-        data={**form, "action": "approve"},  # type: ignore[dict-item]
+        data={**form, "action": "approve"},
     )
     assert approved.status_code == 200
     assert "Policyversionen har godkänts och publicerats." in approved.text
@@ -76,7 +77,7 @@ def test_training_cannot_be_given_original_audio_in_a_draft(
     form = _draft_form(
         created.text, token, **{f"p{index.group(1)}-variants": ["pseudonymised", "original"]}
     )
-    refused = client.post(f"/policy/manage/drafts/{draft.id}", data=form)  # type: ignore[arg-type]
+    refused = client.post(f"/policy/manage/drafts/{draft.id}", data=form)
     assert refused.status_code == 422
     assert "Utkastet sparades inte" in refused.text
 
