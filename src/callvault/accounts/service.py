@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import structlog
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from callvault.accounts import passwords, sessions, throttle, totp
 from callvault.accounts.csrf import token_for_session
-from callvault.accounts.models import Account
+from callvault.accounts.models import Account, LoginFailure, LoginSession, LoginThrottle
 from callvault.accounts.roles import SECOND_FACTOR_REQUIRED, Role, parse_role
 from callvault.db import transaction
 from callvault.errors import (
@@ -440,4 +440,48 @@ def reset_totp(
         object_id=str(account.id),
         source=source,
         details={"sessions_ended": ended},
+    )
+
+
+# --- housekeeping -----------------------------------------------------------------------------
+
+KEEP_ENDED_SESSIONS = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class PurgedLoginRecords:
+    failures: int
+    throttles: int
+    sessions: int
+
+
+def purge_login_records(session: Session, now: datetime) -> PurgedLoginRecords:
+    """Forget what brute-force limits and sessions no longer need (keyed address hashes included).
+
+    Counted failures go after a day (the limits look back an hour), idle throttle rows with them,
+    and sessions 30 days after they ended or expired; logins stay in the audit trail.
+    """
+    failures = session.execute(
+        sa.delete(LoginFailure).where(LoginFailure.at < now - throttle.KEEP_FAILURES)
+    )
+    throttles = session.execute(
+        sa.delete(LoginThrottle).where(
+            LoginThrottle.updated_at < now - throttle.KEEP_FAILURES,
+            sa.or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now),
+        )
+    )
+    cutoff = now - KEEP_ENDED_SESSIONS
+    ended = session.execute(
+        sa.delete(LoginSession).where(
+            sa.or_(
+                LoginSession.ended_at < cutoff,
+                LoginSession.expires_at < cutoff,
+                LoginSession.last_seen_at < cutoff,
+            )
+        )
+    )
+    return PurgedLoginRecords(
+        int(getattr(failures, "rowcount", 0)),
+        int(getattr(throttles, "rowcount", 0)),
+        int(getattr(ended, "rowcount", 0)),
     )
