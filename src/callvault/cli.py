@@ -60,7 +60,8 @@ def serve(
         for line in initialise(rt):
             typer.echo(line)
     typer.echo(f"callvault serving on http://{host}:{port}")
-    uvicorn.run(create_app(rt), host=host, port=port, log_level="info")
+    # No access log: query strings can carry an access reason, which is free text from a person.
+    uvicorn.run(create_app(rt), host=host, port=port, log_level="info", access_log=False)
 
 
 for _module in part_modules("commands"):

@@ -4,12 +4,35 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import IO
 
 import structlog
 
 
+class _CurrentStderr:
+    """Writes to whatever sys.stderr is now, so a replaced or closed stream is never held on to."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    @property  # type: ignore[override]
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: IO[str]) -> None:
+        pass
+
+
 def configure_logging(level: str = "INFO", json: bool = False) -> None:
-    logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    root = logging.getLogger()
+    root.handlers[:] = [_CurrentStderrHandler()]
+    root.setLevel(level)
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
@@ -21,6 +44,6 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
