@@ -21,6 +21,14 @@ class EmbeddedConsumer(Consumer):  # type: ignore[misc]
     which stops us through the app's shutdown hook instead.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.started = threading.Event()
+
+    def start(self) -> None:
+        super().start()
+        self.started.set()
+
     def _set_signal_handlers(self) -> None:
         return None
 
@@ -80,6 +88,8 @@ class EmbeddedWorker:
     def stop(self, **_: Any) -> None:
         if self._consumer is None:
             return
+        # A stop that races the start would join threads not yet started: let the start finish.
+        self._consumer.started.wait(self.shutdown_timeout)
         self._consumer.stop(graceful=True)
         if self._thread is not None:
             self._thread.join(self.shutdown_timeout)
