@@ -1,13 +1,12 @@
-"""How the test database gets its schema."""
+"""How the test database gets its schema: the same migrations `callvault init` runs."""
 
 from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from callvault.db import load_models
+from callvault.db import load_models, migrate
 
 
 def create_schema(engine: Engine) -> None:
-    # Interim while the parts' models settle: the migration is generated from these models
-    # and tests/test_migrations.py will check the two agree.
-    load_models().create_all(engine)
+    load_models()
+    migrate(engine)
