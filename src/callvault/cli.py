@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from callvault.config import Settings
@@ -69,6 +71,8 @@ for _module in part_modules("commands"):
 
 
 def main() -> None:
+    # Everything callvault writes (database, keys, blobs, queue) is private to its user.
+    os.umask(0o077)
     try:
         app()
     except CallvaultError as exc:
