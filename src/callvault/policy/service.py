@@ -32,7 +32,10 @@ def version_in_force(
         query = query.options(lazyload(PolicyVersion.purposes))
     version = session.scalar(query)
     if version is None:
-        raise ConfigurationError("no policy version is in force; run `callvault init`")
+        if session.scalar(sa.select(PolicyVersion.id).limit(1)) is None:
+            raise ConfigurationError("no policy version is in force; run `callvault init`")
+        # A call from before the first version took effect had no consent under this policy.
+        raise InvalidInput("no policy version was in force at that time")
     return version
 
 
