@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pytest
+from fastapi import Depends, FastAPI, Form, Request
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from callvault.accounts.auth import Principal, current_principal
 from callvault.accounts.roles import Role
 from callvault.accounts.tokens import create_service_token
 from callvault.clock import FixedClock
-from tests.accounts.conftest import MakeAccount, login
+from callvault.runtime import Runtime
+from tests.accounts.conftest import MakeAccount, login, parts_app
 
 
 @pytest.mark.parametrize(
@@ -72,3 +77,70 @@ def test_bearer_token_requests_are_exempt(
 def test_a_wrong_bearer_token_is_401(client: TestClient) -> None:
     response = client.get("/api/v1/session", headers={"Authorization": "Bearer cvt_nope"})
     assert response.status_code == 401
+
+
+def _form_route_app(runtime: Runtime) -> FastAPI:
+    """The accounts routes plus one route that takes `Form()` fields after a signed-in check."""
+    app = parts_app(runtime)
+
+    def rename(
+        principal: Annotated[Principal, Depends(current_principal)],
+        label: Annotated[str, Form()],
+    ) -> dict[str, str]:
+        return {"label": label, "role": principal.role}
+
+    def upload(
+        principal: Annotated[Principal, Depends(current_principal)],
+        note: Annotated[str, Form()],
+    ) -> dict[str, str]:
+        return {"note": note}
+
+    async def raw(
+        request: Request, principal: Annotated[Principal, Depends(current_principal)]
+    ) -> dict[str, str]:
+        return {"bytes": str(len(await request.body()))}
+
+    app.add_api_route("/form-route", rename, methods=["POST"])
+    app.add_api_route("/multipart-route", upload, methods=["POST"])
+    app.add_api_route("/raw-route", raw, methods=["POST"])
+    return app
+
+
+@pytest.mark.parametrize(
+    ("path", "multipart", "sent", "status"),
+    [
+        ("/form-route", False, "right", 200),
+        ("/form-route", False, "wrong", 403),
+        ("/form-route", False, "none", 403),
+        ("/multipart-route", True, "right", 200),
+        ("/multipart-route", True, "wrong", 403),
+        ("/raw-route", False, "right", 200),  # the route can still read the raw body
+    ],
+)
+def test_routes_with_form_parameters_check_the_form_field(
+    path: str,
+    multipart: bool,
+    sent: str,
+    status: int,
+    runtime: Runtime,
+    make_account: MakeAccount,
+    clock: FixedClock,
+) -> None:
+    with TestClient(_form_route_app(runtime)) as client:
+        headers = login(client, make_account(Role.AGENT), clock)
+        data = {"label": "quality", "note": "a note"}
+        if sent == "right":
+            data["csrf_token"] = headers["X-CSRF-Token"]
+        elif sent == "wrong":
+            data["csrf_token"] = "0" * 64
+        files = {"attachment": ("a.txt", b"x", "text/plain")} if multipart else None
+        response = client.post(path, data=data, files=files)
+    assert response.status_code == status, response.text
+    if status == 200:
+        assert response.json() in (
+            {"label": "quality", "role": "agent"},
+            {"note": "a note"},
+            {"bytes": str(len(response.request.content))},
+        )
+    else:
+        assert "CSRF" in response.json()["message"]

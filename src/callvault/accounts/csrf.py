@@ -11,10 +11,12 @@ Web pages get the token with `csrf_token(request)` after the principal is resolv
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 
 from fastapi import Request
+from starlette.datastructures import FormData
 
 from callvault.errors import PermissionDenied
 
@@ -45,11 +47,22 @@ async def presented_token(request: Request) -> str | None:
         return header
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type in FORM_TYPES:
-        await request.body()  # cache the body so the route can still read it
-        form = await request.form()
+        form = await _posted_form(request)
         value = form.get(FORM_FIELD)
         return value if isinstance(value, str) else None
     return None
+
+
+async def _posted_form(request: Request) -> FormData:
+    """The posted form, leaving it (and, where still possible, the raw body) for the route.
+
+    FastAPI parses a route's `Form()` fields before it solves dependencies, so for such routes
+    the stream is gone and only the parsed form is left: Starlette caches it on the request.
+    Otherwise the body is cached first, so a route that reads it raw still can.
+    """
+    with contextlib.suppress(RuntimeError):  # "Stream consumed": the form is parsed and cached
+        await request.body()
+    return await request.form()
 
 
 async def verify_csrf(request: Request, secret: bytes, session_id: str) -> None:

@@ -9,7 +9,6 @@ from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
 from callvault.accounts.auth import Principal
-from callvault.web.pages import Visitor
 
 
 def csrf_token(request: Request, principal: Principal | None) -> str | None:
@@ -37,12 +36,10 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
-async def _posted_form(request: Request, _person: Visitor) -> FormData:
-    """The posted form, read only after the principal (and so its CSRF token) was checked.
-
-    Routes take their fields from this instead of `Form()` parameters: FastAPI would parse those
-    before any dependency runs, and the CSRF check reads the raw body.
-    """
+async def _posted_form(request: Request) -> FormData:
+    """The posted form. Pages read fields leniently with `text`/`texts` (a missing field is
+    empty and gets a friendly message on the page) rather than `Form()` parameters, whose
+    validation errors are JSON; both work with the CSRF check, which reads the cached form."""
     return await request.form()
 
 
