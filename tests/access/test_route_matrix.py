@@ -79,6 +79,8 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/accounts"): frozenset({IT}),
     ("POST", "/api/v1/accounts/{account_id}/disable"): frozenset({IT}),
     ("POST", "/api/v1/accounts/{account_id}/totp-reset"): frozenset({IT}),
+    # IT assigns every role but the DPO's; a DPO gives or takes the DPO role (the service decides)
+    ("POST", "/api/v1/accounts/{account_id}/role"): frozenset({IT, DPO}),
     # access
     ("GET", "/api/v1/recordings"): GRANTEES,
     ("GET", "/api/v1/recordings/{recording_id}"): GRANTEES,
@@ -92,7 +94,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/recordings"): frozenset({SERVICE_INGEST}),
     # redaction: marking a moment as sensitive during or after the call, and the status
     ("POST", "/api/v1/recordings/{ref}/marks"): frozenset({AGENT, QA, DPO, SERVICE_TELEPHONY}),
-    ("GET", "/api/v1/recordings/{recording_id}/pseudonymisation"): frozenset({DPO, QA, IT}),
+    ("GET", "/api/v1/recordings/{recording_id}/pseudonymisation"): frozenset({DPO, IT}) | GRANTEES,
     # audit
     ("GET", "/api/v1/audit"): frozenset({DPO, IT}),
     ("GET", "/api/v1/audit/refusals"): frozenset({DPO, IT}),
@@ -136,10 +138,11 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/it"): frozenset({IT}),
     ("GET", "/audit"): frozenset({DPO, IT}),
     ("POST", "/audit/verify"): frozenset({DPO, IT}),
-    ("GET", "/accounts"): frozenset({IT}),
+    ("GET", "/accounts"): frozenset({IT, DPO}),
     ("POST", "/accounts"): frozenset({IT}),
     ("POST", "/accounts/{account_id}/disable"): frozenset({IT}),
     ("POST", "/accounts/{account_id}/totp-reset"): frozenset({IT}),
+    ("POST", "/accounts/{account_id}/role"): frozenset({IT, DPO}),
     ("GET", "/dsars"): frozenset({DPO}),
     ("POST", "/dsars"): frozenset({DPO}),
     ("GET", "/dsars/{dsar_id}"): frozenset({DPO}),
@@ -151,6 +154,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/policy/manage/drafts/{draft_id}"): frozenset({DPO}),
     ("GET", "/recordings"): GRANTEES,
     ("GET", "/recordings/{recording_id}"): GRANTEES,
+    ("GET", "/recordings/{recording_id}/audio"): GRANTEES,
     ("POST", "/recordings/{recording_id}/reason"): GRANTEES,
 }
 

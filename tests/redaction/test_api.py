@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from callvault.accounts.auth import Principal, current_principal
+from callvault.accounts.roles import Role
 from callvault.redaction.models import SensitiveMark
 from callvault.runtime import Runtime
 from callvault.worker.queue import immediate
+from tests.access import conftest as access_fixtures
+from tests.access.conftest import MakeGrant, MakeRecording, principal_of
+from tests.accounts.conftest import MakeAccount
+
+# accounts, recordings and grants as the access tests make them
+keyring_ready = access_fixtures.keyring_ready
+make_account = access_fixtures.make_account
+make_recording = access_fixtures.make_recording
+make_grant = access_fixtures.make_grant
+dpo = access_fixtures.dpo
 
 
 def principal(role: str, kind: str = "account") -> Principal:
@@ -25,12 +38,11 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
 
     app = create_app(runtime)
     with TestClient(app) as test_client:
-        test_client.app_state = app  # type: ignore[attr-defined]
         yield test_client
 
 
 def as_(client: TestClient, who: Principal) -> TestClient:
-    client.app_state.dependency_overrides[current_principal] = lambda: who  # type: ignore[attr-defined]
+    cast(FastAPI, client.app).dependency_overrides[current_principal] = lambda: who
     return client
 
 
@@ -119,3 +131,49 @@ def test_the_task_runs_the_job_for_a_recording_id(
     with runtime.sessions() as s:
         view = service.job_status(s, uuid.UUID(stored_call))
     assert view is not None and view.status == "done"
+
+
+@pytest.fixture
+def recording_with_job(session: Session, runtime: Runtime, make_recording: MakeRecording) -> str:
+    from callvault.redaction.service import queue_job
+
+    recording = make_recording(artifacts=False)
+    queue_job(session, runtime, recording.id)
+    return str(recording.id)
+
+
+@pytest.mark.parametrize("role", ["dpo", "it_admin"])
+def test_operators_see_the_status_of_any_recording(
+    client: TestClient, recording_with_job: str, role: str
+) -> None:
+    response = as_(client, principal(role)).get(
+        f"/api/v1/recordings/{recording_with_job}/pseudonymisation"
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "queued"
+
+
+@pytest.mark.parametrize("role", [Role.QA_MANAGER, Role.TRAINING_MANAGER])
+def test_a_manager_without_a_grant_cannot_tell_a_real_recording_from_an_unknown_id(
+    client: TestClient, make_account: MakeAccount, recording_with_job: str, role: Role
+) -> None:
+    manager = as_(client, principal_of(make_account(role)))
+    real = manager.get(f"/api/v1/recordings/{recording_with_job}/pseudonymisation")
+    unknown = manager.get(f"/api/v1/recordings/{uuid.uuid4()}/pseudonymisation")
+    assert real.status_code == unknown.status_code == 404
+    assert real.json() == unknown.json()
+
+
+def test_a_manager_sees_the_status_of_a_recording_their_grant_covers(
+    client: TestClient,
+    make_account: MakeAccount,
+    make_grant: MakeGrant,
+    recording_with_job: str,
+) -> None:
+    account = make_account(Role.QA_MANAGER)
+    make_grant(account, variant="pseudonymised")
+    response = as_(client, principal_of(account)).get(
+        f"/api/v1/recordings/{recording_with_job}/pseudonymisation"
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "queued"

@@ -16,14 +16,17 @@ from callvault.accounts.roles import Role
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import NotFound
 from callvault.recordings.models import Recording, RecordingState
-from callvault.redaction.service import add_mark, job_status, queue_job
+from callvault.redaction.service import JobView, add_mark, job_status, queue_job
 from callvault.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1/recordings", tags=["redaction"])
 
 TELEPHONY = "service:telephony"
 may_mark = require_roles(Role.AGENT, Role.QA_MANAGER, Role.DPO, TELEPHONY)
-may_see_status = require_roles(Role.DPO, Role.QA_MANAGER, Role.IT_ADMIN)
+may_see_status = require_roles(Role.DPO, Role.IT_ADMIN, Role.QA_MANAGER, Role.TRAINING_MANAGER)
+# They run the system: status (never content) of any recording. Managers only see the status of
+# a recording one of their active grants covers, so the route cannot reveal which ids exist.
+OPERATORS = frozenset({Role.DPO.value, Role.IT_ADMIN.value})
 MarkPrincipal = Annotated[Principal, Depends(may_mark)]
 StatusPrincipal = Annotated[Principal, Depends(may_see_status)]
 
@@ -111,6 +114,31 @@ def _mark(
     return mark.id, None
 
 
+def _status(
+    session: Session,
+    runtime: Runtime,
+    principal: Principal,
+    recording_id: uuid.UUID,
+    source: str,
+) -> JobView | None:
+    if principal.role not in OPERATORS:
+        from callvault.access.service import authorize
+
+        # Unknown and not-granted ids both end in the same NotFound (and an audited refusal).
+        authorize(
+            session,
+            runtime,
+            principal,
+            recording_id,
+            variant=None,
+            purpose=None,
+            reason=None,
+            action="recording.view",
+            source=source,
+        )
+    return job_status(session, recording_id)
+
+
 def _recording(session: Session, ref: str) -> Recording | None:
     try:
         return session.get(Recording, uuid.UUID(ref))
@@ -120,10 +148,16 @@ def _recording(session: Session, ref: str) -> Recording | None:
 
 @router.get("/{recording_id}/pseudonymisation", response_model=StatusAnswer)
 async def pseudonymisation_status(
-    recording_id: uuid.UUID, principal: StatusPrincipal, session: SessionDep
+    recording_id: uuid.UUID,
+    request: Request,
+    principal: StatusPrincipal,
+    runtime: RuntimeDep,
+    session: SessionDep,
 ) -> StatusAnswer:
     """How the recording's pseudonymisation went: status and error code, nothing personal."""
-    view = await run_in_threadpool(job_status, session, recording_id)
+    view = await run_in_threadpool(
+        _status, session, runtime, principal, recording_id, client_address(request)
+    )
     if view is None:
         raise NotFound("no pseudonymisation job for that recording")
     return StatusAnswer(
