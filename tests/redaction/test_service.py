@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from callvault.clock import FixedClock
 from callvault.errors import CallvaultError
 from callvault.recordings.models import Recording
 from callvault.redaction.asr import Recogniser
@@ -66,9 +67,9 @@ def _crash(runtime: Runtime) -> Recogniser:
     return CrashingRecogniser([AGENT, CUSTOMER])
 
 
-def _model_missing(runtime: Runtime) -> None:
+def _model_missing(runtime: Runtime) -> Recogniser | None:
     runtime.settings.asr_model = Path("/nonexistent/whisper")
-    return None
+    return None  # the shared recogniser, which cannot load
 
 
 def _corrupt_original(runtime: Runtime, rid: uuid.UUID) -> Recogniser:
@@ -164,3 +165,88 @@ def test_the_sweep_finds_ingested_recordings_without_a_job_once(
     assert recordings_to_pseudonymise(session) == []
     view = job_status(session, rid)
     assert view is not None and view.status == "queued"
+
+
+def test_the_sweep_leaves_a_fresh_recording_to_the_job_ingest_queued(
+    session: Session, runtime: Runtime, clock: FixedClock, stored_call: str
+) -> None:
+    from callvault.redaction.service import SWEEP_GRACE, recordings_to_pseudonymise
+
+    rid = uuid.UUID(stored_call)
+    assert recordings_to_pseudonymise(session, clock.now()) == []
+    clock.advance(seconds=SWEEP_GRACE.total_seconds() + 1)
+    assert recordings_to_pseudonymise(session, clock.now()) == [rid]
+
+
+def _crashed_claim(session: Session, runtime: Runtime, rid: uuid.UUID, attempts: int) -> None:
+    """What a worker killed mid-pipeline leaves: a running job and a processing recording."""
+    from callvault.recordings.service import set_state
+    from callvault.redaction.service import queue_job
+
+    job = queue_job(session, runtime, rid)
+    job.status = "running"
+    job.attempts = attempts
+    job.started_at = runtime.clock.now()
+    recording = session.get(Recording, rid)
+    assert recording is not None
+    set_state(session, recording, "processing")
+    session.commit()
+
+
+def _sweep(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    from callvault.redaction import tasks
+
+    queued: list[str] = []
+    monkeypatch.setattr(tasks, "pseudonymise", queued.append)
+    tasks.pseudonymise_pending.call_local()
+    return queued
+
+
+@pytest.mark.parametrize(
+    ("age", "attempts", "queued", "status", "state", "error_code"),
+    [
+        ("within_lease", 1, False, "running", "processing", None),
+        ("past_lease", 1, True, "queued", "ingested", None),
+        ("past_lease", 3, False, "failed", "ingested", "worker_lost"),
+    ],
+)
+def test_the_sweep_takes_back_a_job_a_crashed_worker_left_running(
+    session: Session,
+    runtime: Runtime,
+    clock: FixedClock,
+    stored_call: str,
+    monkeypatch: pytest.MonkeyPatch,
+    age: str,
+    attempts: int,
+    queued: bool,
+    status: str,
+    state: str,
+    error_code: str | None,
+) -> None:
+    from callvault.redaction.service import lease_for
+
+    rid = uuid.UUID(stored_call)
+    recording = session.get(Recording, rid)
+    assert recording is not None
+    _crashed_claim(session, runtime, rid, attempts)
+    lease = lease_for(recording.duration_s).total_seconds()
+    clock.advance(seconds=lease - 60 if age == "within_lease" else lease + 60)
+
+    assert _sweep(monkeypatch) == ([stored_call] if queued else [])
+    session.expire_all()
+    view = job_status(session, rid)
+    assert view is not None
+    assert (view.status, view.error_code) == (status, error_code)
+    assert _state(session, rid) == state
+    assert _sweep(monkeypatch) == []  # persisted: a second sweep finds nothing more to do
+
+
+def test_a_second_delivery_of_a_running_job_does_not_start_it_again(
+    session: Session, runtime: Runtime, stored_call: str
+) -> None:
+    rid = uuid.UUID(stored_call)
+    _crashed_claim(session, runtime, rid, 1)
+    recogniser = ScriptedRecogniser([AGENT, CUSTOMER])
+    view = pseudonymise_recording(runtime, rid, recogniser=recogniser)
+    assert view.status == "running" and view.attempts == 1
+    assert recogniser.calls == 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import structlog
@@ -31,6 +31,14 @@ log = structlog.get_logger(__name__)
 PSEUDONYMISED_KINDS = ("pseudonymised_audio", "pseudonymised_transcript")
 DERIVED_KINDS = ("transcript", "detections", *PSEUDONYMISED_KINDS)
 CHANNEL_ROLES = {"agent": 0, "customer": 1}
+# A running job whose worker died keeps no heartbeat: its claim (started_at) is its lease. The
+# pipeline runs at several times real time, so a claim older than the base plus the call's own
+# length is a lost worker, not a slow one.
+LEASE_BASE = timedelta(minutes=30)
+MAX_ATTEMPTS = 3  # claims a recording may use up before a lost worker counts as a failure
+WORKER_LOST = "worker_lost"
+# Ingest queues its own job at once; the sweep only backs up the ones still waiting after this.
+SWEEP_GRACE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -75,9 +83,26 @@ def failed_jobs(session: Session, limit: int = 100) -> list[JobView]:
     return [v for i in ids if (v := job_status(session, i)) is not None]
 
 
+def _job(session: Session, recording_id: uuid.UUID) -> RedactionJob | None:
+    return session.scalar(sa.select(RedactionJob).where(RedactionJob.recording_id == recording_id))
+
+
+def lease_for(duration_s: float) -> timedelta:
+    """How long a claimed job may run before its worker counts as lost."""
+    return LEASE_BASE + timedelta(seconds=max(duration_s, 0.0))
+
+
+def _holds_lease(job: RedactionJob, duration_s: float, runtime: Runtime) -> bool:
+    return (
+        job.status == JobStatus.RUNNING
+        and job.started_at is not None
+        and job.started_at > runtime.clock.now() - lease_for(duration_s)
+    )
+
+
 def queue_job(session: Session, runtime: Runtime, recording_id: uuid.UUID) -> RedactionJob:
     """Make (or reset) the job row of a recording as queued; the caller enqueues the task."""
-    job = session.scalar(sa.select(RedactionJob).where(RedactionJob.recording_id == recording_id))
+    job = _job(session, recording_id)
     if job is None:
         job = RedactionJob(recording_id=recording_id, created_at=runtime.clock.now())
         session.add(job)
@@ -135,6 +160,13 @@ def pseudonymise_recording(
             RecordingState.DELETED,
         ):
             raise NotFound("no such recording")
+        current = _job(session, recording_id)
+        if current is not None and _holds_lease(current, recording.duration_s, runtime):
+            # A second delivery of the same job (ingest and the sweep both queued it).
+            log.info("redaction_already_running", recording_id=str(recording_id))
+            view = job_status(session, recording_id)
+            assert view is not None
+            return view
         job = queue_job(session, runtime, recording_id)
         job.status = JobStatus.RUNNING
         job.attempts += 1
@@ -245,15 +277,81 @@ def _set_state(session: Session, recording: Recording, state: str) -> None:
     set_state(session, recording, state)
 
 
-def recordings_to_pseudonymise(session: Session, limit: int = 20) -> list[uuid.UUID]:
-    """Ingested recordings with no job yet (the sweep's work list)."""
+def recordings_to_pseudonymise(
+    session: Session, now: datetime | None = None, limit: int = 20
+) -> list[uuid.UUID]:
+    """Ingested recordings with no job yet (the sweep's work list).
+
+    Given `now`, only those ingested more than SWEEP_GRACE ago: ingest queues its own job, and
+    the sweep is the backstop for a job that was never queued or was lost with the queue.
+    """
+    query = sa.select(Recording.id)
+    if now is not None:
+        query = query.where(Recording.created_at < now - SWEEP_GRACE)
     return list(
         session.scalars(
-            sa.select(Recording.id)
-            .outerjoin(RedactionJob, RedactionJob.recording_id == Recording.id)
+            query.outerjoin(RedactionJob, RedactionJob.recording_id == Recording.id)
             .where(Recording.state == RecordingState.INGESTED)
             .where(RedactionJob.id.is_(None))
             .order_by(Recording.created_at)
             .limit(limit)
         ).all()
     )
+
+
+@dataclass(frozen=True)
+class Reclaimed:
+    """Jobs a lost worker left running: queued again, or failed after MAX_ATTEMPTS claims."""
+
+    requeued: list[uuid.UUID]
+    failed: list[uuid.UUID]
+
+
+def reclaim_stale_jobs(session: Session, runtime: Runtime, limit: int = 20) -> Reclaimed:
+    """Take back jobs whose claim outlived its lease (the worker crashed or was killed).
+
+    Persisted in the caller's transaction and idempotent: a reclaimed job is no longer
+    `running`, so a second sweep finds nothing. A job that used up its attempts is failed with
+    `worker_lost` (a call that kills the worker every time must not loop forever); the caller
+    then calls `withdraw_failed` for those after commit.
+    """
+    now = runtime.clock.now()
+    rows = session.execute(
+        sa.select(RedactionJob, Recording)
+        .join(Recording, Recording.id == RedactionJob.recording_id)
+        .where(RedactionJob.status == JobStatus.RUNNING)
+        .where(RedactionJob.started_at < now - LEASE_BASE)
+        .order_by(RedactionJob.started_at)
+        .limit(limit)
+        .with_for_update(of=RedactionJob, skip_locked=True)
+    ).all()
+    requeued: list[uuid.UUID] = []
+    failed: list[uuid.UUID] = []
+    for job, recording in rows:
+        if _holds_lease(job, recording.duration_s, runtime):
+            continue
+        live = recording.state in (RecordingState.PROCESSING, RecordingState.INGESTED)
+        if live and job.attempts < MAX_ATTEMPTS:
+            job.status = JobStatus.QUEUED
+            job.error_code = None
+            _set_state(session, recording, RecordingState.INGESTED)
+            requeued.append(recording.id)
+        else:
+            job.status = JobStatus.FAILED
+            job.error_code = WORKER_LOST
+            job.finished_at = now
+            failed.append(recording.id)
+        log.warning(
+            "redaction_worker_lost",
+            recording_id=str(recording.id),
+            attempts=job.attempts,
+            requeued=live and job.attempts < MAX_ATTEMPTS,
+        )
+    session.flush()
+    return Reclaimed(requeued, failed)
+
+
+def withdraw_failed(runtime: Runtime, recording_ids: list[uuid.UUID]) -> None:
+    """Finish failing reclaimed jobs: no pseudonymised variant, the recording back to ingested."""
+    for recording_id in recording_ids:
+        _fail(runtime, recording_id, WORKER_LOST)

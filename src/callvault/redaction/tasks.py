@@ -12,7 +12,9 @@ from callvault.redaction.model import ModelUnavailable
 from callvault.redaction.service import (
     pseudonymise_recording,
     queue_job,
+    reclaim_stale_jobs,
     recordings_to_pseudonymise,
+    withdraw_failed,
 )
 from callvault.runtime import get_runtime
 from callvault.worker.queue import every_minutes, huey
@@ -34,11 +36,15 @@ def pseudonymise(recording_id: str) -> None:
 
 @huey.periodic_task(every_minutes(1))  # type: ignore[untyped-decorator]
 def pseudonymise_pending() -> None:
-    """Queue every ingested recording that has no pseudonymisation job yet."""
+    """Queue every ingested recording that has no pseudonymisation job yet, and take back the
+    jobs a crashed worker left running (their recordings would stay `processing` forever)."""
     runtime = get_runtime()
     with transaction(runtime.sessions) as session:
-        ids = recordings_to_pseudonymise(session)
+        reclaimed = reclaim_stale_jobs(session, runtime)
+        ids = recordings_to_pseudonymise(session, runtime.clock.now())
         for recording_id in ids:
             queue_job(session, runtime, recording_id)
+        ids += reclaimed.requeued
+    withdraw_failed(runtime, reclaimed.failed)
     for recording_id in ids:
         pseudonymise(str(recording_id))
