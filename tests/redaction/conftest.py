@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -57,6 +57,21 @@ def words(text: str, start: float, step: float = 0.4, p: float = 0.9) -> list[Wo
         Word(w, start + i * step, start + (i + 1) * step - 0.05, p)
         for i, w in enumerate(text.split())
     ]
+
+
+@pytest.fixture(autouse=True)
+def memory_queue() -> Iterator[None]:
+    """Jobs (ingest queues pseudonymisation) go to an in-memory queue, never to a queue file."""
+    from callvault.worker.queue import huey
+
+    before = huey.url
+    huey.use("memory://")
+    huey.flush()
+    try:
+        yield
+    finally:
+        huey.flush()
+        huey.use(before)
 
 
 @pytest.fixture(scope="session")

@@ -346,7 +346,17 @@ def _store(
         duration_s=round(decoded.duration_s, 3),
         source_format=decoded.source_format,
     )
+    _queue_pseudonymisation(session, recording_id)
     return IngestResult(recording_id, RecordingState.INGESTED, created=True)
+
+
+def _queue_pseudonymisation(session: Session, recording_id: uuid.UUID) -> None:
+    """Pseudonymise (§3) as soon as the recording is committed; redaction's periodic sweep is
+    the backstop when this enqueue is lost. Imported here: redaction depends on recordings."""
+    from callvault.redaction.tasks import pseudonymise
+    from callvault.worker.queue import enqueue_after_commit
+
+    enqueue_after_commit(session, lambda: pseudonymise(str(recording_id)))
 
 
 def _flac(decoded: audio_codec.DecodedAudio) -> BinaryIO:
