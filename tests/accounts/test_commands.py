@@ -122,3 +122,47 @@ def test_init_says_how_to_create_the_first_dpo_until_one_exists(
         input=PASSWORD + "\n",
     )
     assert setup.initialise(runtime) == []
+
+
+@pytest.mark.parametrize(
+    ("role", "stored", "says"),
+    [
+        ("dpo", "dpo", "TOTP"),  # the command line may assign the DPO role
+        ("qa_manager", "qa_manager", "agent -> qa_manager"),
+        ("agent", "agent", "already has the role agent"),
+    ],
+)
+def test_users_set_role(
+    role: str, stored: str, says: str, session: Session, runtime: Runtime
+) -> None:
+    runner.invoke(
+        app,
+        ["users", "create", "--email", "agent@example.org", "--role", "agent", "--password-stdin"],
+        input=PASSWORD + "\n",
+    )
+    result = runner.invoke(
+        app, ["users", "set-role", "--email", "Agent@example.org", "--role", role]
+    )
+    assert result.exit_code == 0, result.output
+    assert says in result.output
+    assert session.scalars(sa.select(Account.role)).one() == stored
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--email", "agent@example.org", "--role", "superuser"],
+        ["--email", "nobody@example.org", "--role", "qa_manager"],
+    ],
+)
+def test_users_set_role_refuses_unknown_roles_and_accounts(
+    arguments: list[str], session: Session, runtime: Runtime
+) -> None:
+    runner.invoke(
+        app,
+        ["users", "create", "--email", "agent@example.org", "--role", "agent", "--password-stdin"],
+        input=PASSWORD + "\n",
+    )
+    result = runner.invoke(app, ["users", "set-role", *arguments])
+    assert result.exit_code != 0
+    assert session.scalars(sa.select(Account.role)).one() == "agent"

@@ -26,6 +26,7 @@ router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 Enrolling = Annotated[Principal, Depends(enrolling_principal)]
 ItAdmin = Annotated[Principal, Depends(require_roles(Role.IT_ADMIN))]
+RoleAssigner = Annotated[Principal, Depends(require_roles(Role.IT_ADMIN, Role.DPO))]
 Person = Annotated[
     Principal,
     Depends(
@@ -278,6 +279,32 @@ def disable_account(
             session, runtime, account, actor=principal.actor, source=client_address(request)
         )
     )
+
+
+class RoleChange(BaseModel):
+    role: Role
+
+
+@router.post("/accounts/{account_id}/role", response_model=AccountOut)
+def change_role(
+    account_id: uuid.UUID,
+    body: RoleChange,
+    principal: RoleAssigner,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> AccountOut:
+    """Change a person's role; their sessions end at once. IT admins assign every role but the
+    DPO's and leave DPOs alone; a DPO assigns or removes the DPO role. Never one's own role."""
+    account = service.change_role(
+        session,
+        runtime,
+        actor_principal=principal,
+        account_id=account_id,
+        role=body.role.value,
+        source=client_address(request),
+    )
+    return AccountOut.of(account)
 
 
 @router.post("/accounts/{account_id}/totp-reset", status_code=204)

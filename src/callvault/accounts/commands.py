@@ -12,7 +12,9 @@ from callvault.accounts.roles import Role
 from callvault.db import transaction
 from callvault.runtime import Runtime
 
-users = typer.Typer(help="People's accounts: create, list, disable.", no_args_is_help=True)
+users = typer.Typer(
+    help="People's accounts: create, list, change role, disable.", no_args_is_help=True
+)
 tokens = typer.Typer(help="API tokens for integrations (service accounts).", no_args_is_help=True)
 
 CLI_ACTOR = "system"
@@ -101,6 +103,30 @@ def disable(
         service.disable_account(session, rt, account, actor=CLI_ACTOR, source="cli")
         account_id = account.id
     typer.echo(f"disabled account {account_id}")
+
+
+@users.command("set-role")
+def set_role(
+    email: str = typer.Option(..., "--email", help="The account whose role to change."),
+    role: Role = typer.Option(
+        ..., "--role", help="dpo, training_manager, qa_manager, agent, it_admin."
+    ),
+) -> None:
+    """Change an account's role (any role, the DPO's too); its open sessions end at once."""
+    rt = _runtime()
+    with transaction(rt.sessions) as session:
+        account = service.find_account(session, email=email)
+        before = account.role
+        service.change_role(
+            session, rt, actor_principal=None, account_id=account.id, role=role.value, source="cli"
+        )
+        account_id, after = account.id, account.role
+    if before == after:
+        typer.echo(f"account {account_id} already has the role {after}")
+        return
+    typer.echo(f"account {account_id}: {before} -> {after}; its sessions have ended")
+    if after in (Role.DPO, Role.IT_ADMIN):
+        typer.echo("this role must enrol a TOTP second factor at its next sign-in")
 
 
 @users.command("reset-totp")

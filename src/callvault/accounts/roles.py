@@ -26,6 +26,27 @@ SERVICE_TELEPHONY = "service:telephony"
 SERVICE_ROLES: frozenset[str] = frozenset({SERVICE_INGEST, SERVICE_TELEPHONY})
 
 
+def may_assign_role(actor_role: str, current: str, new: str) -> bool:
+    """Whether a person of `actor_role` may move an account from role `current` to `new`.
+
+    The DPO role is the DPO's business: only a DPO makes someone DPO or changes a DPO's role.
+    Every other role is assigned by IT admins (§8: IT manages accounts). The command line, run
+    by whoever operates the server, is not bound by this (it creates the first DPO).
+    """
+    if current == new:
+        return False
+    if actor_role == Role.IT_ADMIN:
+        return Role.DPO not in (current, new)
+    if actor_role == Role.DPO:
+        return Role.DPO in (current, new)
+    return False
+
+
+def assignable_roles(actor_role: str, current: str) -> tuple[str, ...]:
+    """The roles `actor_role` may give an account that now holds `current` (for forms)."""
+    return tuple(r.value for r in Role if may_assign_role(actor_role, current, r.value))
+
+
 def parse_role(value: str) -> Role:
     """The Role named by `value`, or InvalidInput naming the allowed roles."""
     from callvault.errors import InvalidInput

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import structlog
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from callvault.accounts import passwords, sessions, throttle, totp
 from callvault.accounts.csrf import token_for_session
 from callvault.accounts.models import Account, LoginFailure, LoginSession, LoginThrottle
-from callvault.accounts.roles import SECOND_FACTOR_REQUIRED, Role, parse_role
+from callvault.accounts.roles import SECOND_FACTOR_REQUIRED, Role, may_assign_role, parse_role
 from callvault.db import transaction
 from callvault.errors import (
     AuthenticationFailed,
@@ -27,7 +28,13 @@ from callvault.errors import (
 )
 from callvault.runtime import Runtime
 
+if TYPE_CHECKING:
+    from callvault.accounts.auth import Principal
+
 log = structlog.get_logger(__name__)
+
+#: The languages an account can choose for the interface.
+LANGUAGES: tuple[str, ...] = ("sv", "en")
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
 LOGIN_REFUSED = (
@@ -80,7 +87,7 @@ def create_account(
         role=checked_role.value,
         password_hash=passwords.hash_password(password),
         password_changed_at=now,
-        language=language if language in ("sv", "en") else "sv",
+        language=language if language in LANGUAGES else "sv",
         created_at=now,
         created_by=actor if actor.startswith("account:") else "cli",
     )
@@ -139,6 +146,94 @@ def disable_account(
         object_id=str(account.id),
         source=source,
         details={"sessions_ended": ended},
+    )
+    return account
+
+
+def set_language(
+    session: Session, runtime: Runtime, account_id: uuid.UUID, language: str
+) -> Account:
+    """Keep the account's chosen interface language (a preference, so not audited)."""
+    chosen = language.strip().lower()
+    if chosen not in LANGUAGES:
+        raise InvalidInput(f"unknown language; use one of: {', '.join(LANGUAGES)}")
+    account = find_account(session, account_id=account_id)
+    if account.language != chosen:
+        account.language = chosen
+        session.flush()
+        log.info("account_language_set", account_id=str(account.id), language=chosen)
+    return account
+
+
+def change_role(
+    session: Session,
+    runtime: Runtime,
+    *,
+    actor_principal: Principal | None,
+    account_id: uuid.UUID,
+    role: str,
+    source: str = "cli",
+) -> Account:
+    """Give an account another role, audited, and end its sessions so the change holds at once.
+
+    `actor_principal` None is the command line (server operators: any role, the DPO's too).
+    Otherwise IT admins assign every role but the DPO's and cannot change a DPO's role; a DPO
+    makes someone DPO or changes another DPO's role (`roles.may_assign_role`). Nobody changes
+    their own role. Asking for the role the account already holds changes nothing.
+    """
+    new_role = parse_role(role).value
+    account = session.get(Account, account_id, with_for_update=True)
+    if account is None:
+        raise NotFound("no such account")
+    if actor_principal is not None:
+        refusal: str | None = None
+        if actor_principal.kind != "account":
+            refusal = "only a person can change roles"
+        elif actor_principal.id == account.id:
+            refusal = "you cannot change your own role"
+        elif account.role != new_role and not may_assign_role(
+            actor_principal.role, account.role, new_role
+        ):
+            refusal = (
+                "only a DPO assigns the DPO role or changes a DPO's role; "
+                "IT admins assign the others"
+            )
+        if refusal is not None:
+            _audit_isolated(
+                runtime,
+                actor=actor_principal.actor,
+                action="account.role_change",
+                object_type="account",
+                object_id=str(account.id),
+                source=(source or "unknown")[:64],
+                outcome="refused",
+                details={"from": account.role, "to": new_role},
+            )
+            raise PermissionDenied(refusal)
+    if account.role == new_role:
+        return account
+    previous = account.role
+    now = runtime.clock.now()
+    account.role = new_role
+    # A demoted manager must not keep using an open session, and a new dpo/it_admin must sign
+    # in again to meet the second-factor rule of the new role.
+    ended = sessions.end_account_sessions(session, account.id, now=now, reason="role_changed")
+    session.flush()
+    _audit(
+        session,
+        actor=actor_principal.actor if actor_principal is not None else "system",
+        action="account.role_change",
+        object_type="account",
+        object_id=str(account.id),
+        source=(source or "unknown")[:64],
+        details={"from": previous, "to": new_role, "sessions_ended": ended},
+    )
+    log.info(
+        "account_role_changed",
+        account_id=str(account.id),
+        from_role=previous,
+        to_role=new_role,
+        sessions_ended=ended,
     )
     return account
 

@@ -11,15 +11,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from callvault.accounts import service as accounts
-from callvault.accounts.auth import client_address
-from callvault.accounts.roles import Role
+from callvault.accounts.auth import Principal, client_address
+from callvault.accounts.roles import Role, assignable_roles
 from callvault.deps import RuntimeDep, SessionDep
-from callvault.errors import Conflict, InvalidInput
+from callvault.errors import Conflict, InvalidInput, PermissionDenied
 from callvault.web.dashboard_pages import account_labels
 from callvault.web.forms import Posted, text
 from callvault.web.grants_pages import day_start, parse_day
 from callvault.web.i18n import gettext, using_language
-from callvault.web.pages import Auditor, ITAdmin
+from callvault.web.pages import Auditor, ITAdmin, RoleAssigner
 from callvault.web.templating import language_for, render
 
 router = APIRouter(include_in_schema=False)
@@ -96,28 +96,39 @@ def audit_page(
 
 def _accounts_page(
     request: Request,
-    principal: ITAdmin,
+    principal: Principal,
     session: SessionDep,
     *,
     values: dict[str, str] | None = None,
     problems: list[str] | None = None,
+    status_code: int | None = None,
 ) -> HTMLResponse:
+    listed = accounts.list_accounts(session)
+    # The roles this person may give each account (none for themself or disabled accounts).
+    role_choices = {
+        str(a.id): assignable_roles(principal.role, a.role)
+        for a in listed
+        if a.disabled_at is None and a.id != principal.id
+    }
     return render(
         request,
         "accounts.html",
         {
-            "accounts": accounts.list_accounts(session),
+            "accounts": listed,
+            "manages_accounts": principal.role == Role.IT_ADMIN,
+            "role_choices": role_choices,
             "roles": ASSIGNABLE_ROLES,
             "values": values or {"email": "", "role": "agent", "language": "sv"},
             "problems": problems or [],
         },
         principal=principal,
-        status_code=422 if problems else 200,
+        status_code=status_code or (422 if problems else 200),
     )
 
 
 @router.get("/accounts", response_class=HTMLResponse)
-def accounts_page(request: Request, principal: ITAdmin, session: SessionDep) -> Response:
+def accounts_page(request: Request, principal: RoleAssigner, session: SessionDep) -> Response:
+    """IT manages accounts here; the DPO comes here to give or take the DPO role."""
     return _accounts_page(request, principal, session)
 
 
@@ -174,6 +185,42 @@ def accounts_disable(
         session, runtime, account, actor=principal.actor, source=client_address(request)
     )
     return RedirectResponse("/accounts?done=disabled", status_code=303)
+
+
+@router.post("/accounts/{account_id}/role", response_class=HTMLResponse)
+def accounts_change_role(
+    account_id: uuid.UUID,
+    request: Request,
+    principal: RoleAssigner,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    form: Posted,
+) -> Response:
+    """Give a person another role; the service decides who may give which (and audits it)."""
+    try:
+        accounts.change_role(
+            session,
+            runtime,
+            actor_principal=principal,
+            account_id=account_id,
+            role=text(form, "role"),
+            source=client_address(request),
+        )
+    except (InvalidInput, PermissionDenied) as exc:
+        session.rollback()
+        with using_language(language_for(request, principal)):
+            problem = (
+                gettext("Choose one of the roles in the list.")
+                if isinstance(exc, InvalidInput)
+                else gettext(
+                    "Only a data protection officer gives or removes the DPO role, and nobody "
+                    "changes their own role."
+                )
+            )
+        return _accounts_page(
+            request, principal, session, problems=[problem], status_code=exc.status_code
+        )
+    return RedirectResponse("/accounts?done=role", status_code=303)
 
 
 @router.post("/accounts/{account_id}/totp-reset")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
-from callvault.accounts.service import find_account
-from callvault.deps import SessionDep
+from callvault.accounts.service import set_language
+from callvault.deps import RuntimeDep, SessionDep
 from callvault.web import (
     account_pages,
     admin_pages,
@@ -39,6 +39,7 @@ def choose_language(
     request: Request,
     principal: Visitor,
     session: SessionDep,
+    runtime: RuntimeDep,
     form: Posted,
 ) -> RedirectResponse:
     """Switch language: a cookie for visitors, the account's setting when logged in."""
@@ -47,9 +48,8 @@ def choose_language(
     if chosen is None:
         return response
     if principal is not None:
-        # A preference, not a rule: the account keeps it (the CSRF token was checked when the
-        # principal of this POST was resolved).
-        find_account(session, account_id=principal.id).language = chosen
+        # The account keeps it (the CSRF token was checked when the principal was resolved).
+        set_language(session, runtime, principal.id, chosen)
     response.set_cookie(
         LANGUAGE_COOKIE,
         chosen,

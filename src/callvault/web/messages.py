@@ -41,6 +41,7 @@ FLASH_MESSAGES = {
     "account": N_("The account has been saved."),
     "totp_reset": N_("The account's two-factor authentication has been reset."),
     "disabled": N_("The account has been disabled."),
+    "role": N_("The role has been changed and the person's open sessions have ended."),
     "approved": N_("The policy version has been approved and published."),
     "draft": N_("The draft has been saved."),
     "dsar": N_("The access request has been saved."),

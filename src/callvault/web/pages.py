@@ -43,6 +43,8 @@ def signed_in(*roles: str) -> Callable[..., Any]:
 SignedIn = Annotated[Principal, Depends(signed_in())]
 DPO = Annotated[Principal, Depends(signed_in("dpo"))]
 ITAdmin = Annotated[Principal, Depends(signed_in("it_admin"))]
+# Who sees the accounts list and may change roles: IT, and the DPO for the DPO role itself.
+RoleAssigner = Annotated[Principal, Depends(signed_in("it_admin", "dpo"))]
 Auditor = Annotated[Principal, Depends(signed_in("dpo", "it_admin"))]
 Reviewer = Annotated[Principal, Depends(signed_in("training_manager", "qa_manager"))]
 WithdrawalDesk = Annotated[Principal, Depends(signed_in("dpo", "agent"))]

@@ -40,7 +40,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("/dsars", N_("Access requests"), frozenset({"dpo"})),
     NavItem("/withdrawal", N_("Withdrawal"), frozenset({"dpo", "agent"})),
     NavItem("/audit", N_("Audit trail"), frozenset({"dpo", "it_admin"})),
-    NavItem("/accounts", N_("Accounts"), frozenset({"it_admin"})),
+    NavItem("/accounts", N_("Accounts"), frozenset({"it_admin", "dpo"})),
     NavItem(
         "/intranet/policy",
         N_("Policy"),
