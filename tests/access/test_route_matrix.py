@@ -94,7 +94,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/recordings"): frozenset({SERVICE_INGEST}),
     # redaction: marking a moment as sensitive during or after the call, and the status
     ("POST", "/api/v1/recordings/{ref}/marks"): frozenset({AGENT, QA, DPO, SERVICE_TELEPHONY}),
-    ("GET", "/api/v1/recordings/{recording_id}/pseudonymisation"): frozenset({DPO, QA, IT}),
+    ("GET", "/api/v1/recordings/{recording_id}/pseudonymisation"): frozenset({DPO, IT}) | GRANTEES,
     # audit
     ("GET", "/api/v1/audit"): frozenset({DPO, IT}),
     ("GET", "/api/v1/audit/refusals"): frozenset({DPO, IT}),
@@ -154,6 +154,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/policy/manage/drafts/{draft_id}"): frozenset({DPO}),
     ("GET", "/recordings"): GRANTEES,
     ("GET", "/recordings/{recording_id}"): GRANTEES,
+    ("GET", "/recordings/{recording_id}/audio"): GRANTEES,
     ("POST", "/recordings/{recording_id}/reason"): GRANTEES,
 }
 

@@ -184,3 +184,61 @@ def test_transcript_lines_interleave_the_speakers_by_time() -> None:
         {"speaker": "customer", "start": 1.0, "text": "Tack"},
         {"speaker": "agent", "start": 5.0, "text": "Något"},
     ]
+
+
+def test_the_player_never_puts_the_reason_in_a_url(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    calls: dict[str, uuid.UUID],
+) -> None:
+    """A URL ends up in access logs (this server's, a proxy's); the reason stays in the
+    session-bound cookie, and the audio request is audited with it all the same."""
+    grant(
+        session, runtime, people["dpo"], people["qa_manager"],
+        purpose="quality_assurance", variant="original", scope=GrantScope(ScopeKind.ALL),
+    )  # fmt: skip
+    token = log_in(client, runtime, people["qa_manager"])
+    reason = "Kvalitetsärende 2026-088 uppföljning"
+    page = client.post(
+        f"/recordings/{calls['team1']}/reason",
+        data={"csrf_token": token, "purpose": "quality_assurance", "variant": "original",
+              "reason": reason},
+    )  # fmt: skip
+    sources = set(re.findall(r'(?:src|data-src)="([^"]+)"', page.text))
+    audio = {s for s in sources if "/audio" in s}
+    assert audio == {f"/recordings/{calls['team1']}/audio?variant=original"}
+    played = client.get(audio.pop(), headers={"range": "bytes=0-99"})
+    assert played.status_code == 206 and len(played.content) == 100
+    entry = session.query(AuditEntry).filter(AuditEntry.action == "recording.play").one()
+    assert entry.reason == f"quality_assurance: {reason}"
+
+
+@pytest.mark.parametrize("stated", [False, True])
+def test_the_player_audio_needs_the_reason_of_this_session_and_its_variant(
+    stated: bool,
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    calls: dict[str, uuid.UUID],
+) -> None:
+    grant(
+        session, runtime, people["dpo"], people["qa_manager"],
+        purpose="quality_assurance", variant="original", scope=GrantScope(ScopeKind.ALL),
+    )  # fmt: skip
+    token = log_in(client, runtime, people["qa_manager"])
+    if stated:
+        client.post(
+            f"/recordings/{calls['team1']}/reason",
+            data={"csrf_token": token, "purpose": "quality_assurance", "variant": "original",
+                  "reason": "Kvalitetsärende 2026-089"},
+        )  # fmt: skip
+    # without a stated reason, or asking for another variant than the one stated: refused
+    variant = "pseudonymised" if stated else "original"
+    refused = client.get(f"/recordings/{calls['team1']}/audio?variant={variant}")
+    assert refused.status_code == 422
+    # (that the refusal itself is audited, committed apart from the request's rollback, is
+    # tests/access/test_refusals.py's business: this test's transaction is rolled back whole)
+    assert session.query(AuditEntry).filter(AuditEntry.action == "recording.play").count() == 0

@@ -1,8 +1,10 @@
 """Recordings for managers (§6): the list their grants cover, and one recording with its consent
 evidence, a waveform player marking masked intervals, and the transcript of the allowed variant.
 
-Every read goes through `callvault.access.service` exactly as the JSON API does; the audio itself
-streams from the access API (`/api/v1/recordings/{id}/audio`, with HTTP Range).
+Every read goes through `callvault.access.service` exactly as the JSON API does. The player's
+audio streams through the access API's route function (HTTP Range included) from
+`/recordings/{id}/audio`, which takes the stated reason from the session-bound cookie: a reason
+never appears in a URL, where a proxy's or server's access log would keep it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -255,12 +257,9 @@ def _recording_page(
         from callvault.vault.service import has_artifact
 
         transcript = _read_json(session, runtime, rid, TRANSCRIPT_KINDS[stated.variant])
-        query = urlencode(
-            {"variant": stated.variant, "purpose": stated.purpose, "reason": stated.reason}
-        )
         playback = {
             "stated": stated,
-            "audio_url": f"/api/v1/recordings/{rid}/audio?{query}",
+            "audio_url": f"/recordings/{rid}/audio?{urlencode({'variant': stated.variant})}",
             "has_audio": has_artifact(session, rid, AUDIO_KINDS[stated.variant]),
             "transcript": transcript_lines(transcript) if transcript is not None else None,
             "masked": masked_intervals(_read_json(session, runtime, rid, "detections"))
@@ -335,6 +334,39 @@ def recording_page(
             source=client_address(request),
         )
     return _recording_page(request, principal, session, runtime, rid, stated=stated)
+
+
+@router.get("/recordings/{recording_id}/audio")
+def recording_audio(
+    recording_id: str,
+    request: Request,
+    principal: Reviewer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    variant: Literal["pseudonymised", "original"],
+) -> Response:
+    """The player's audio, under the purpose and reason stated in this session for `variant`.
+
+    Without one (or for another variant) the access rules refuse it, audited, as they refuse an
+    API call without a reason.
+    """
+    from callvault.access.api import get_audio
+
+    stated = remembered_reason(request, runtime, principal)
+    matches = stated is not None and stated.variant == variant
+    return get_audio(
+        recording_id,
+        principal,
+        request,
+        session,
+        runtime,
+        variant=variant,
+        purpose=stated.purpose if stated is not None else "",
+        reason=stated.reason if stated is not None and matches else None,
+        download=False,
+        x_access_reason=None,
+        range_=request.headers.get("range"),
+    )
 
 
 @router.post("/recordings/{recording_id}/reason", response_class=HTMLResponse)

@@ -29,7 +29,8 @@
   }
 
   // Peaks for the waveform, from one fetch of the audio; playback itself stays on the <audio>
-  // element, which streams from the access API with HTTP Range requests when seeking.
+  // element, which streams (HTTP Range when seeking) from /recordings/{id}/audio; the stated
+  // reason travels in the session's cookie, never in the URL.
   function peaksOf(decoded, points) {
     var channels = [];
     for (var c = 0; c < decoded.numberOfChannels; c++) {
