@@ -181,6 +181,33 @@ def revoke_grant(
     return grant
 
 
+def revoke_grants_of(
+    session: Session, runtime: Runtime, grantee_id: uuid.UUID, *, actor: str, source: str
+) -> int:
+    """Revoke every grant an account holds (its role changed): a later promotion starts afresh."""
+    from callvault.audit.service import record
+
+    grants = session.scalars(
+        sa.select(AccessGrant)
+        .where(AccessGrant.grantee_id == grantee_id, AccessGrant.revoked_at.is_(None))
+        .with_for_update()
+    ).all()
+    now = runtime.clock.now()
+    for grant in grants:
+        grant.revoked_at = now
+        record(
+            session,
+            actor=actor,
+            action="grant.revoke",
+            object_type="grant",
+            object_id=str(grant.id),
+            source=source,
+            details={"grantee": str(grantee_id), "cause": "role_changed"},
+        )
+    session.flush()
+    return len(grants)
+
+
 def list_grants(
     session: Session,
     runtime: Runtime,

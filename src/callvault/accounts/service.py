@@ -219,6 +219,16 @@ def change_role(
     # in again to meet the second-factor rule of the new role.
     ended = sessions.end_account_sessions(session, account.id, now=now, reason="role_changed")
     session.flush()
+    from callvault.access.grants import revoke_grants_of
+
+    # Grants were given to the person in their old role; re-promotion must not revive them.
+    revoke_grants_of(
+        session,
+        runtime,
+        account.id,
+        actor=actor_principal.actor if actor_principal is not None else "system",
+        source=(source or "unknown")[:64],
+    )
     _audit(
         session,
         actor=actor_principal.actor if actor_principal is not None else "system",
