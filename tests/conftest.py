@@ -27,10 +27,9 @@ REDIS_URL = os.environ.get("CALLVAULT_TEST_REDIS")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    return [
-        f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (set CALLVAULT_TEST_PG for PostgreSQL)'}",
-        f"redis: {REDIS_URL or 'not configured; redis suites are skipped (set CALLVAULT_TEST_REDIS)'}",
-    ]
+    database = f"PostgreSQL {PG_URL}" if PG_URL else "SQLite (set CALLVAULT_TEST_PG for PostgreSQL)"
+    redis = REDIS_URL or "not configured; Redis suites are skipped (set CALLVAULT_TEST_REDIS)"
+    return [f"database: {database}", f"redis: {redis}"]
 
 
 REQUIRE_SERVICES = os.environ.get("CALLVAULT_REQUIRE_SERVICES") == "1"

@@ -19,7 +19,7 @@ PLACEHOLDERS = frozenset({"", "change-me", "changeme", "secret", "placeholder", 
 
 
 class Settings(BaseSettings):
-    """Every setting callvault reads. Development mode fills in local secrets; other modes refuse."""
+    """Every setting callvault reads. Development fills in local secrets; other modes refuse."""
 
     model_config = SettingsConfigDict(env_prefix="CALLVAULT_", extra="ignore")
 

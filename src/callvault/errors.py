@@ -1,23 +1,23 @@
 """The one exception hierarchy of callvault; vendor errors are translated into these at the seams.
 
-    CallvaultError                      500  base; message is safe to show (no personal data)
-    ├── ConfigurationError              500  bad or missing settings; refuses start-up
-    ├── InvalidInput                    422  the request or file is not acceptable
-    │   ├── ConsentMissing              422  no consent, or not the digit 1
-    │   ├── InvalidAudio                415  corrupt, truncated, empty or not audio
-    │   ├── TooLarge                    413  over the size or duration limit
-    │   ├── RetentionExpired            422  the retention has already run out
-    │   └── InvalidPhoneNumber          422  cannot be read as a phone number
-    ├── NotFound                        404  unknown, or not yours to see (the same answer)
-    ├── Conflict                        409  same id, different content
-    ├── AuthenticationFailed            401  wrong or missing credentials
-    │   └── TooManyAttempts             429  rate limited (never says whether the account exists)
-    ├── PermissionDenied                403  authenticated but not allowed
-    ├── StorageError                    503  blob storage failed
-    ├── IntegrityError                  500  data failed authentication (tampering, truncation)
-    ├── KeyringError                    503  key-encryption keys unusable
-    ├── ProcessingError                 500  a background pipeline failed
-    └── ProviderError                   502  the telephony provider failed or refused
+CallvaultError                      500  base; message is safe to show (no personal data)
+├── ConfigurationError              500  bad or missing settings; refuses start-up
+├── InvalidInput                    422  the request or file is not acceptable
+│   ├── ConsentMissing              422  no consent, or not the digit 1
+│   ├── InvalidAudio                415  corrupt, truncated, empty or not audio
+│   ├── TooLarge                    413  over the size or duration limit
+│   ├── RetentionExpired            422  the retention has already run out
+│   └── InvalidPhoneNumber          422  cannot be read as a phone number
+├── NotFound                        404  unknown, or not yours to see (the same answer)
+├── Conflict                        409  same id, different content
+├── AuthenticationFailed            401  wrong or missing credentials
+│   └── TooManyAttempts             429  rate limited (never says whether the account exists)
+├── PermissionDenied                403  authenticated but not allowed
+├── StorageError                    503  blob storage failed
+├── IntegrityError                  500  data failed authentication (tampering, truncation)
+├── KeyringError                    503  key-encryption keys unusable
+├── ProcessingError                 500  a background pipeline failed
+└── ProviderError                   502  the telephony provider failed or refused
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
-class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    @property  # type: ignore[override]
+class _CurrentStderrHandler(logging.StreamHandler[IO[str]]):
+    @property
     def stream(self) -> IO[str]:
         return sys.stderr
 

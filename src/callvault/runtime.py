@@ -1,4 +1,4 @@
-"""The running system's collaborators, chosen once from settings and shared by API, CLI and worker."""
+"""The running system's collaborators, chosen once from settings; shared by API, CLI and worker."""
 
 from __future__ import annotations
 
