@@ -109,17 +109,8 @@ def list_recordings(
         ),
         page=service.PageRequest(limit, cursor),
         now=runtime.clock.now(),
+        audit_source=client_address(request),
     )
-    if page.items:
-        from callvault.audit.service import record
-
-        record(
-            session,
-            actor=principal.actor,
-            action="recording.list",
-            source=client_address(request),
-            details={"count": len(page.items)},
-        )
     body = RecordingPage(
         items=[RecordingOut.of(v) for v in page.items],
         next_cursor=page.next_cursor,

@@ -154,8 +154,12 @@ def visible_recordings(
     filters: RecordingFilters | None = None,
     page: PageRequest | None = None,
     now: datetime | None = None,
+    audit_source: str | None = None,
 ) -> Page:
     """The recordings the principal's active grants cover, newest first, one page at a time.
+
+    With `audit_source` (the client address; every person-facing listing passes it) a page
+    that shows anything is written to the audit trail as `recording.list`.
 
     Keyset pagination on (started_at, id). The query is a UNION ALL with one branch per grant,
     each walking an index newest-first and stopping after a page, so the cost is bounded by the
@@ -226,6 +230,16 @@ def visible_recordings(
     if more and items:
         last = items[-1].recording
         next_cursor = encode_cursor(last.started_at, last.id)
+    if audit_source is not None and items:
+        from callvault.audit.service import record
+
+        record(
+            session,
+            actor=principal.actor,
+            action="recording.list",
+            source=audit_source,
+            details={"count": len(items)},
+        )
     return Page(items=items, next_cursor=next_cursor, limit=limit)
 
 

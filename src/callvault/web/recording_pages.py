@@ -95,6 +95,7 @@ def recordings_page(
             filters=filters,
             page=access.PageRequest(PAGE_SIZE, cursor),
             now=runtime.clock.now(),
+            audit_source=client_address(request),
         )
     except InvalidInput:
         page = access.visible_recordings(
@@ -103,16 +104,7 @@ def recordings_page(
             filters=filters,
             page=access.PageRequest(PAGE_SIZE, None),
             now=runtime.clock.now(),
-        )
-    if page.items:
-        from callvault.audit.service import record
-
-        record(
-            session,
-            actor=principal.actor,
-            action="recording.list",
-            source=client_address(request),
-            details={"count": len(page.items)},
+            audit_source=client_address(request),
         )
     grants = active_grants(session, principal, runtime.clock.now())
     kept = {k: v for k, v in query.items() if k in ("from", "until", "agent", "purpose") and v}
