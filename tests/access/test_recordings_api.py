@@ -300,3 +300,21 @@ def test_a_swedish_reason_travels_percent_encoded_in_the_header(
         sa.select(AuditEntry).where(AuditEntry.action == "recording.transcript")
     ).one()
     assert entry.reason == f"quality_assurance: {reason}"
+
+
+def test_a_listing_that_shows_recordings_is_audited_once(
+    client: TestClient,
+    qa: Account,
+    make_recording: MakeRecording,
+    make_grant: MakeGrant,
+    clock: FixedClock,
+    session: Session,
+) -> None:
+    make_recording()
+    make_grant(qa)
+    login(client, qa, clock)
+    assert len(_ids(client)) == 1
+    entries = session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "recording.list")
+    ).all()
+    assert [(e.actor, e.details["count"]) for e in entries] == [(f"account:{qa.id}", 1)]
