@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from callvault.accounts.models import Account
 from callvault.app import create_app
 from callvault.runtime import Runtime
-from tests.web.conftest import PASSWORD, Person, log_in
+from tests.web.conftest import PASSWORD, Person, log_in, make_person
 
 
 @pytest.mark.parametrize("role", ["dpo", "it_admin"])
@@ -60,12 +60,25 @@ def test_it_resets_a_lost_second_factor(
     client: TestClient, session: Session, runtime: Runtime, people: dict[str, Person]
 ) -> None:
     token = log_in(client, runtime, people["it_admin"])
+    colleague = make_person(session, runtime, "it_admin", email="it2@example.org")
+    other = session.get(Account, __import__("uuid").UUID(colleague.id))
+    assert other is not None and other.totp_enabled_at is not None
+    done = client.post(f"/accounts/{other.id}/totp-reset", data={"csrf_token": token})
+    assert "Kontots tvåstegsverifiering har återställts." in done.text
+    session.refresh(other)
+    assert other.totp_enabled_at is None
+
+
+def test_it_cannot_reset_the_dpos_second_factor(
+    client: TestClient, session: Session, runtime: Runtime, people: dict[str, Person]
+) -> None:
+    token = log_in(client, runtime, people["it_admin"])
     dpo = session.get(Account, __import__("uuid").UUID(people["dpo"].id))
     assert dpo is not None and dpo.totp_enabled_at is not None
-    done = client.post(f"/accounts/{dpo.id}/totp-reset", data={"csrf_token": token})
-    assert "Kontots tvåstegsverifiering har återställts." in done.text
+    refused = client.post(f"/accounts/{dpo.id}/totp-reset", data={"csrf_token": token})
+    assert "Kontots tvåstegsverifiering har återställts." not in refused.text
     session.refresh(dpo)
-    assert dpo.totp_enabled_at is None
+    assert dpo.totp_enabled_at is not None
 
 
 def test_it_cannot_create_a_dpo(

@@ -127,12 +127,22 @@ def find_account(
     return account
 
 
+def _guard_dpo_account(session: Session, actor: str, account: Account) -> None:
+    """A DPO account is the DPO's business: only another DPO (or the server's CLI) may act on it."""
+    if account.role != Role.DPO or not actor.startswith("account:"):
+        return
+    actor_account = session.get(Account, uuid.UUID(actor.removeprefix("account:")))
+    if actor_account is None or actor_account.role != Role.DPO:
+        raise PermissionDenied("only a DPO may change a DPO's account")
+
+
 def disable_account(
     session: Session, runtime: Runtime, account: Account, *, actor: str, source: str
 ) -> Account:
     """Disable an account at once: its open sessions end and it can no longer sign in."""
     if actor == f"account:{account.id}":
         raise PermissionDenied("you cannot disable your own account")
+    _guard_dpo_account(session, actor, account)
     now = runtime.clock.now()
     if account.disabled_at is None:
         account.disabled_at = now
@@ -532,6 +542,7 @@ def reset_totp(
     session: Session, runtime: Runtime, account: Account, *, actor: str, source: str
 ) -> None:
     """Remove an account's second factor (lost phone); its sessions end and it must enrol again."""
+    _guard_dpo_account(session, actor, account)
     now = runtime.clock.now()
     account.totp_secret_enc = None
     account.totp_enabled_at = None
