@@ -12,6 +12,7 @@ from callvault.redaction.pipeline import (
     CallMetadata,
     Mark,
     RedactionOptions,
+    pad_within_heard_words,
     redact_call,
     widen_over_unsure_words,
 )
@@ -51,6 +52,28 @@ def test_output_keeps_layout_rate_and_length_and_changes_only_masked_intervals()
     assert np.array_equal(out.samples[:, 0], audio.samples[:, 0])
     changed = np.flatnonzero(out.samples[:, 1] != audio.samples[:, 1])
     assert changed.min() >= 2.0 * RATE - 1 and changed.max() <= 3.0 * RATE + 1
+
+
+@pytest.mark.parametrize(
+    ("before_p", "after_p", "expected"),
+    [
+        (0.5, 0.5, (1.8, 3.2)),  # unsure neighbours: full padding
+        (0.95, 0.5, (1.9, 3.2)),  # a sure word before: padding stops where it ends
+        (0.5, 0.95, (1.8, 3.1)),
+        (0.95, 0.95, (1.9, 3.1)),
+    ],
+)
+def test_padding_stops_at_a_confidently_heard_neighbour(
+    before_p: float, after_p: float, expected: tuple[float, float]
+) -> None:
+    heard = [
+        Word("före", 1.5, 1.9, before_p),
+        Word("x", 2.0, 3.0, 0.2),
+        Word("efter", 3.1, 3.5, after_p),
+    ]
+    span = TimeSpan(0, 2.0, 3.0, "PERSON", 0.9, "test")
+    padded = pad_within_heard_words(span, 0.2, 10.0, heard, 0.9)
+    assert (padded.start, padded.end) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("mask", ["bleep", "silence"])

@@ -11,7 +11,11 @@ import structlog
 from callvault.redaction.asr import Recogniser, Recognition, Word
 from callvault.redaction.audio import Audio, channel_for_asr
 from callvault.redaction.detectors import DetectionContext, detectors_for
-from callvault.redaction.dialogue import answer_spans, introduction_spans
+from callvault.redaction.dialogue import (
+    answer_spans,
+    caller_introduction_spans,
+    introduction_spans,
+)
 from callvault.redaction.masking import mask_audio
 from callvault.redaction.spans import TimeSpan, merge_intervals
 from callvault.redaction.transcript import pseudonymised_json, transcript_json
@@ -73,6 +77,7 @@ class RedactionOptions:
     pad_s: float = 0.2
     min_score: float = 0.5
     unheard_min_s: float = 0.6
+    confident: float = 0.9  # a neighbouring word heard this surely bounds a span's padding
     organisation: tuple[str, ...] = ()  # its name is part of every greeting, not a person's
 
 
@@ -262,7 +267,28 @@ def detect(
             found=spans,
             organisation=options.organisation,
         )
+        spans += caller_introduction_spans(
+            roles["customer"].recognition,
+            customer_channel=roles["customer"].channel,
+            language=meta.language,
+            found=spans,
+        )
     return spans
+
+
+def pad_within_heard_words(
+    span: TimeSpan, pad_s: float, duration_s: float, words: Sequence[Word], confident: float
+) -> TimeSpan:
+    """Pad a span against imprecise word times, but not into a neighbouring word the model was
+    confident of: that word was heard as itself, so it is not part of the identifier."""
+    start, end = max(0.0, span.start - pad_s), min(duration_s, span.end + pad_s)
+    before = [w for w in words if w.end <= span.start + 0.01]
+    after = [w for w in words if w.start >= span.end - 0.01]
+    if before and before[-1].probability >= confident and before[-1].end > start:
+        start = min(span.start, before[-1].end)
+    if after and after[0].probability >= confident and after[0].start < end:
+        end = max(span.end, after[0].start)
+    return TimeSpan(span.channel, start, end, span.entity_type, span.score, span.source)
 
 
 def decide(
@@ -270,10 +296,19 @@ def decide(
     marks: Sequence[Mark],
     audio: Audio,
     options: RedactionOptions,
+    words: Mapping[int, Sequence[Word]] | None = None,
 ) -> list[TimeSpan]:
-    """Keep confident findings and every mark, padded; the masking stage takes these as they are."""
+    """Keep confident findings and every mark, padded; the masking stage takes these as they are.
+
+    Given the channels' words, padding stops at a confidently heard neighbouring word.
+    """
+    heard = words or {}
     kept = [
-        s.padded(options.pad_s, audio.duration_s) for s in spans if s.score >= options.min_score
+        pad_within_heard_words(
+            s, options.pad_s, audio.duration_s, heard.get(s.channel, ()), options.confident
+        )
+        for s in spans
+        if s.score >= options.min_score
     ]
     for m in marks:
         for ch in range(audio.channels) if m.channel is None else [m.channel]:
@@ -296,7 +331,9 @@ def redact_call(
     options = options or RedactionOptions()
     channels = recognise_channels(audio, meta, recogniser, progress)
     found = detect(channels, meta, options)
-    spans = decide(found, marks, audio, options)
+    spans = decide(
+        found, marks, audio, options, {ct.channel: ct.recognition.words for ct in channels}
+    )
     if progress:
         progress("mask", 1.0)
     redacted = mask_audio(audio, merge_intervals(spans), options.mask)
