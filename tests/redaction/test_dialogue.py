@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from callvault.redaction.asr import Recognition, Word
-from callvault.redaction.dialogue import answer_spans, introduction_spans
+from callvault.redaction.dialogue import (
+    answer_spans,
+    caller_introduction_spans,
+    introduction_spans,
+)
 from callvault.redaction.spans import TimeSpan
 from tests.redaction.conftest import words
 
@@ -111,6 +115,39 @@ def test_after_a_misheard_question_the_unsure_middle_of_the_answer_is_masked(
     assert len(spans) == 1 and spans[0].entity_type == "ANSWER"
     assert spans[0].start <= first.start and spans[0].end >= last.end
     assert spans[0].start >= customer[0].end and spans[0].end <= customer[-1].start
+
+
+def test_sure_ordinary_words_in_an_unsure_answer_stay_audible() -> None:
+    agent = OPENING + words("blubb fnarg snirr", 4.0, p=0.3) + words("okej", 12.0)
+    answer = [("det", 0.9), ("qwrr", 0.3), ("som", 0.9), ("jag", 0.9), ("köpte", 0.9),
+              ("zzt", 0.2), ("sju", 0.9), ("fem", 0.9), ("tre", 0.9), ("vrr", 0.2)]  # fmt: skip
+    customer = [Word(t, 6.0 + i * 0.5, 6.4 + i * 0.5, p) for i, (t, p) in enumerate(answer)]
+    spans = answer_spans(rec(agent), rec(customer), customer_channel=1, language="sv")
+    masked = {w.text for w in customer if any(s.start < w.end and s.end > w.start for s in spans)}
+    # "som jag köpte" is a sentence going on; the sure digits between unsure words are not
+    assert masked == {"qwrr", "zzt", "sju", "fem", "tre", "vrr"}
+
+
+@pytest.mark.parametrize(
+    ("opening", "found", "masked"),
+    [
+        ("hej jag heter", False, ["Qwrr", "Zzt"]),  # a misheard name after the cue
+        ("hej jag är", False, ["Qwrr", "Zzt"]),
+        ("hej jag heter", True, []),  # a name was found there: nothing more to do
+        ("hej och god morgon", False, []),  # no self-introduction cue
+    ],
+)
+def test_a_callers_misheard_introduction_is_masked_after_its_cue(
+    opening: str, found: bool, masked: list[str]
+) -> None:
+    start = len(opening.split()) * 0.4
+    heard = words(opening, 0.0) + [Word("Qwrr", start, start + 0.3, 0.2),
+                                   Word("Zzt", start + 0.4, start + 0.7, 0.3),
+                                   Word("ringer", start + 0.8, start + 1.1, 0.9)]  # fmt: skip
+    names = [TimeSpan(1, start, start + 0.7, "PERSON", 0.8, "KnownNameDetector")] if found else []
+    spans = caller_introduction_spans(rec(heard), customer_channel=1, language="sv", found=names)
+    hit = [w.text for w in heard if any(s.start <= w.start and w.end <= s.end for s in spans)]
+    assert hit == masked
 
 
 def test_a_clearly_heard_statement_is_not_treated_as_a_request() -> None:

@@ -331,13 +331,56 @@ def answer_spans(
             if req.heard:
                 start = _after_lead_in(turn, start, rules, trust)
                 end = _before_closing(turn, end, rules, trust)
+                pieces = [(start, end)]
             else:
-                start, end = _unsure_middle(turn, start, end, sure)
-            if end > start:
-                spans.append(
-                    TimeSpan(customer_channel, start, end, req.entity_type, 0.7, "dialogue")
-                )
+                pieces = _unsure_stretches(turn, start, end, sure)
+            spans += [
+                TimeSpan(customer_channel, a, b, req.entity_type, 0.7, "dialogue")
+                for a, b in pieces
+                if b > a
+            ]
     return spans
+
+
+# Digits and Swedish number words (also misheard tens, "femti"): never "ordinary words".
+SPOKEN_NUMBER = re.compile(
+    r"\d|^(noll|ett|en|två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|hundra|tusen)$"
+    r"|(ton|tio|tie|ti)$"
+)
+
+
+def _unsure_stretches(
+    turn: Turn, start: float, end: float, sure: float, run: int = 3
+) -> list[tuple[float, float]]:
+    """The unsure middle of an answer, split where the customer said several words in a row that
+    the model was sure of and that are neither numbers nor capitalised (an ordinary sentence
+    going on, not an identifier the model failed on)."""
+    start, end = _unsure_middle(turn, start, end, sure)
+    if end <= start:
+        return []
+    inside = [w for w in turn.words if w.end > start and w.start < end]
+    plain = [
+        w.probability >= sure
+        and not SPOKEN_NUMBER.search(normalise(w.text))
+        and not w.text.strip()[:1].isupper()
+        for w in inside
+    ]
+    pieces: list[tuple[float, float]] = []
+    piece_start = start
+    i = 0
+    while i < len(inside):
+        if not plain[i]:
+            i += 1
+            continue
+        j = i
+        while j < len(inside) and plain[j]:
+            j += 1
+        if j - i >= run and i > 0 and j < len(inside):
+            pieces.append((piece_start, inside[i - 1].end))
+            piece_start = inside[j].start
+        i = j
+    pieces.append((piece_start, end))
+    return pieces
 
 
 def _unsure_middle(turn: Turn, start: float, end: float, sure: float) -> tuple[float, float]:
@@ -413,6 +456,58 @@ def introduction_spans(
         for w in opening.words
         if w.probability < trust and not _sounds_like_greeting(normalise(w.text), greeting)
     ]
+
+
+# A caller introducing themself: the words after these are their name, however misheard.
+SELF_INTRODUCTION = {
+    "sv": (("jag", "heter"), ("jag", "är"), ("mitt", "namn"), ("namnet", "är"), ("heter",)),
+    "en": (("my", "name"), ("i", "am"), ("i'm",), ("this", "is")),
+}
+
+
+def caller_introduction_spans(
+    customer: Recognition,
+    *,
+    customer_channel: int,
+    language: str,
+    found: Sequence[TimeSpan],
+    within_s: float = 15.0,
+    trust: float = 0.7,
+    name_words: int = 3,
+) -> list[TimeSpan]:
+    """The caller's opening turn, when it has a self-introduction cue but no name was found:
+    the words after the cue that the model was unsure of are masked (fail closed)."""
+    cues = SELF_INTRODUCTION.get(language.split("-")[0], SELF_INTRODUCTION["sv"])
+    opening = next((t for t in turns(customer) if t.start <= within_s and t.words), None)
+    if opening is None:
+        return []
+    if any(
+        s.channel == customer_channel
+        and s.entity_type == "PERSON"
+        and s.start < opening.end
+        and s.end > opening.start
+        for s in found
+    ):
+        return []
+    norms = [normalise(w.text) for w in opening.words]
+    for i in range(len(norms)):
+        for cue in cues:
+            if tuple(norms[i : i + len(cue)]) != cue:
+                continue
+            after = opening.words[i + len(cue) : i + len(cue) + name_words]
+            unsure = [w for w in after if w.probability < trust]
+            if unsure:
+                return [
+                    TimeSpan(
+                        customer_channel,
+                        unsure[0].start,
+                        unsure[-1].end,
+                        "PERSON",
+                        0.6,
+                        "caller_introduction",
+                    )
+                ]
+    return []
 
 
 def _sounds_like_greeting(word: str, greeting: frozenset[str] | set[str]) -> bool:
