@@ -68,6 +68,24 @@ def test_known_names_match_by_sound(text: str, expected: list[tuple[str, str]]) 
 @pytest.mark.parametrize(
     ("text", "expected"),
     rows(
+        ("om min beställning", []),  # "min" is not "Malin"
+        ("vad heter du", []),  # "heter" is not "Peter"
+        ("det kan man göra", []),
+        ("Malin ringer om Peters order", ["Malin", "Peters"]),
+        ("Malins", ["Malins"]),
+        kind="PERSON",
+    ),
+)
+def test_everyday_words_never_match_a_known_name_by_sound(
+    text: str, expected: list[tuple[str, str]]
+) -> None:
+    context = DetectionContext("sv", ("Malin Öberg", "Peter Lund"))
+    assert found(KnownNameDetector(), text, context) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    rows(
         ("Då ringer jag Karin imorgon", ["Karin"]),
         ("Hej jag har pratat med Anders Forsberg om det", ["Anders", "Forsberg"]),
         ("Karin ringde igår", []),  # sentence-initial capital says nothing

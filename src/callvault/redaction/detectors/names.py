@@ -66,6 +66,14 @@ SV_STOP = frozenset(
 )
 
 
+# Everyday words that sound like a name part ("min"/"Malin", "heter"/"Peter") but are the
+# sentence going on: a known name must match them exactly, never by sound.
+SV_COMMON = SV_STOP | frozenset(
+    {"min", "mitt", "mina", "din", "ditt", "man", "heter", "namn", "hon", "honom", "henne"}
+)
+COMMON_WORDS: dict[str, frozenset[str]] = {"sv": SV_COMMON}
+
+
 @cache
 def name_list(resource: str) -> frozenset[str]:
     text = resources.files("callvault.redaction.data").joinpath(resource).read_text("utf-8")
@@ -96,9 +104,13 @@ class KnownNameDetector:
         parts = name_parts(context.known_names)
         if not parts:
             return []
+        common = COMMON_WORDS.get(context.language.split("-")[0], frozenset())
         spans = []
         for tok in tokenise(text):
-            score = max((self._match(tok.norm, p) for p in parts), default=0.0)
+            if tok.norm in common:
+                score = 1.0 if tok.norm in parts else 0.0
+            else:
+                score = max((self._match(tok.norm, p) for p in parts), default=0.0)
             if score > 0:
                 spans.append(TextSpan(tok.start, tok.end, "PERSON", score))
         return spans
