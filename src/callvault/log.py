@@ -35,7 +35,13 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(
+            colors=False,
+            # Never the rich formatter's frame locals: they would print phone numbers and reasons.
+            exception_formatter=structlog.dev.plain_traceback,
+        )
     )
     structlog.configure(
         processors=[
