@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import socket
@@ -58,8 +59,10 @@ def serve() -> None:
     with transaction(runtime.sessions) as session:
         ensure_first_version(session, runtime)
     port = int(os.environ["BENCH_PORT"])
+    app = create_app(runtime)
+    gc.freeze()  # as `callvault serve` does
     uvicorn.run(
-        create_app(runtime),
+        app,
         host="127.0.0.1",
         port=port,
         log_level="warning",
