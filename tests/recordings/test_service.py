@@ -438,3 +438,33 @@ def test_ingest_stores_into_s3_compatible_storage(
     stored = open_artifact(session, ingest_runtime, result.id, "original").read()
     assert np.array_equal(pcm16(stored), pcm16(data))
     assert len(list(ingest_runtime.blobs.names())) == 2
+
+
+@pytest.mark.parametrize(
+    ("withdrawn_after_start_s", "kept"),
+    [(-60.0, True), (0.0, False), (30.0, False)],
+    ids=["withdrew-before-this-call", "withdrew-as-it-started", "withdrew-during-the-call"],
+)
+def test_a_withdrawal_during_or_after_the_call_refuses_its_recording(
+    session: Session,
+    ingest_runtime: Runtime,
+    started: datetime,
+    withdrawn_after_start_s: float,
+    kept: bool,
+) -> None:
+    from callvault.clock import FixedClock
+    from callvault.withdrawal.service import withdraw
+
+    clock = ingest_runtime.clock
+    assert isinstance(clock, FixedClock)
+    now = clock.now()
+    clock.set(started + timedelta(seconds=withdrawn_after_start_s))
+    withdraw(session, ingest_runtime, number="070-123 45 67", actor="system", channel="cli")
+    clock.set(now)
+    data = wav(2.0)
+    if kept:
+        assert _ingest(session, ingest_runtime, data, started).created
+    else:
+        with pytest.raises(ConsentMissing):
+            _ingest(session, ingest_runtime, data, started)
+        _nothing_left(session, ingest_runtime)

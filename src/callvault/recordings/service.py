@@ -154,6 +154,13 @@ def _ingest(
     if meta.started_at > now + FUTURE_SKEW:
         raise InvalidInput("started_at is in the future")
     caller = normalise_e164(meta.from_) if meta.from_ else None
+    if caller is not None:
+        from callvault.withdrawal.service import withdrawn_during
+
+        caller_hash = phone_lookup_hash(runtime.keyring, caller)
+        if withdrawn_during(session, caller_hash, meta.started_at):
+            # §7: a withdrawal during the call (or before its transfer) covers this recording.
+            raise ConsentMissing("the caller withdrew consent during or after this call")
 
     limits = audio_codec.AudioLimits(settings.max_upload_bytes, settings.max_duration_s)
     work_dir = settings.data_dir / INGEST_WORK_DIR
