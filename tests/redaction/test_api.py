@@ -46,25 +46,60 @@ def as_(client: TestClient, who: Principal) -> TestClient:
     return client
 
 
-@pytest.mark.parametrize("role", ["agent", "qa_manager", "dpo"])
+@pytest.mark.parametrize(
+    ("role", "told"),
+    [("dpo", True), ("qa_manager", True), ("agent", False)],
+    ids=["dpo", "qa-manager-with-a-grant", "agent-not-told-whether-it-exists"],
+)
 def test_people_mark_a_stored_recording_and_it_is_redone(
     client: TestClient,
     session: Session,
     stored_call: str,
+    make_account: MakeAccount,
+    make_grant: MakeGrant,
     role: str,
+    told: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     queued: list[str] = []
     monkeypatch.setattr("callvault.redaction.tasks.pseudonymise", queued.append)
-    response = as_(client, principal(role)).post(
+    who = principal(role)
+    if role == "qa_manager":
+        account = make_account(Role.QA_MANAGER)
+        make_grant(account)
+        who = principal_of(account)
+    response = as_(client, who).post(
         f"/api/v1/recordings/{stored_call}/marks",
         json={"start": 1.0, "end": 2.5, "channel": "agent"},
     )
     assert response.status_code == 201, response.text
-    assert response.json()["reprocessing"] is True
+    assert response.json()["reprocessing"] is told
     mark = session.query(SensitiveMark).one()
     assert (mark.start_s, mark.end_s, mark.channel) == (1.0, 2.5, 0)
     assert queued == [stored_call]
+
+
+def test_a_manager_without_a_grant_cannot_mark_or_probe(
+    client: TestClient, session: Session, stored_call: str, make_account: MakeAccount
+) -> None:
+    manager = as_(client, principal_of(make_account(Role.QA_MANAGER)))
+    real = manager.post(f"/api/v1/recordings/{stored_call}/marks", json={"start": 1, "end": 2})
+    unknown = manager.post(f"/api/v1/recordings/{uuid.uuid4()}/marks", json={"start": 1, "end": 2})
+    assert real.status_code == unknown.status_code == 404
+    assert real.json() == unknown.json()
+    assert session.query(SensitiveMark).count() == 0
+
+
+def test_an_agent_gets_the_same_answer_for_a_real_and_an_unknown_recording(
+    client: TestClient, stored_call: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("callvault.redaction.tasks.pseudonymise", lambda _id: None)
+    agent = as_(client, principal("agent"))
+    real = agent.post(f"/api/v1/recordings/{stored_call}/marks", json={"start": 1, "end": 2})
+    unknown = agent.post(f"/api/v1/recordings/{uuid.uuid4()}/marks", json={"start": 1, "end": 2})
+    assert real.status_code == unknown.status_code == 201
+    assert real.json().keys() == unknown.json().keys()
+    assert real.json()["reprocessing"] is unknown.json()["reprocessing"] is False
 
 
 def test_the_telephony_service_marks_a_call_in_progress_by_call_id(
@@ -84,7 +119,6 @@ def test_the_telephony_service_marks_a_call_in_progress_by_call_id(
     [
         (principal("it_admin"), {"start": 1, "end": 2}, 403),
         (principal("training_manager"), {"start": 1, "end": 2}, 403),
-        (principal("agent"), {"start": 1, "end": 2}, 404),  # unknown recording
         (principal("service:telephony", "service"), {"start": 2, "end": 1}, 422),
     ],
 )

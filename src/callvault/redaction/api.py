@@ -27,6 +27,9 @@ may_see_status = require_roles(Role.DPO, Role.IT_ADMIN, Role.QA_MANAGER, Role.TR
 # They run the system: status (never content) of any recording. Managers only see the status of
 # a recording one of their active grants covers, so the route cannot reveal which ids exist.
 OPERATORS = frozenset({Role.DPO.value, Role.IT_ADMIN.value})
+# Agents press "sensitive" during their own calls, as the telephony service does: their answer is
+# the same whether or not the reference names a stored recording, so it cannot be used to probe.
+BLIND_MARKERS = frozenset({TELEPHONY, Role.AGENT.value})
 MarkPrincipal = Annotated[Principal, Depends(may_mark)]
 StatusPrincipal = Annotated[Principal, Depends(may_see_status)]
 
@@ -72,7 +75,8 @@ async def mark_sensitive(
         from callvault.worker.queue import enqueue_after_commit
 
         enqueue_after_commit(session, lambda: pseudonymise(str(recording_id)))
-    return MarkAnswer(id=str(mark_id), reprocessing=recording_id is not None)
+    reprocessing = recording_id is not None and principal.role != Role.AGENT
+    return MarkAnswer(id=str(mark_id), reprocessing=reprocessing)
 
 
 def _mark(
@@ -85,8 +89,27 @@ def _mark(
 ) -> tuple[uuid.UUID, uuid.UUID | None]:
     from callvault.audit.service import record
 
+    if principal.role == Role.QA_MANAGER:
+        from callvault.access.service import authorize
+
+        # A manager marks only what a grant lets them see; unknown and not granted look alike.
+        try:
+            recording_id = uuid.UUID(ref)
+        except ValueError:
+            raise NotFound("no such recording") from None
+        authorize(
+            session,
+            runtime,
+            principal,
+            recording_id,
+            variant=None,
+            purpose=None,
+            reason=None,
+            action="recording.view",
+            source=source,
+        )
     recording = _recording(session, ref)
-    if recording is None and principal.role != TELEPHONY:
+    if recording is None and principal.role not in BLIND_MARKERS:
         raise NotFound("no such recording")
     call_id = recording.call_id if recording is not None else ref
     mark = add_mark(
