@@ -154,6 +154,18 @@ def test_a_direct_url_outside_ones_grants_reads_the_same_as_an_unknown_id(
     # That the DPO then sees the refused attempt needs real commits: the browser flow checks it.
 
 
+def test_a_malformed_recording_id_is_not_found_when_stating_a_reason(
+    client: TestClient, runtime: Runtime, people: dict[str, Person]
+) -> None:
+    token = log_in(client, runtime, people["qa_manager"])
+    reason = client.post(
+        "/recordings/not-a-recording/reason",
+        data={"csrf_token": token, "purpose": "quality_assurance", "variant": "original",
+              "reason": "kort"},
+    )  # fmt: skip
+    assert reason.status_code == 404
+
+
 @pytest.mark.parametrize(
     ("document", "expected"),
     [

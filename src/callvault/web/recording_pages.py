@@ -309,7 +309,7 @@ def recording_page(
         action="recording.view",
         source=client_address(request),
     )
-    rid = uuid.UUID(recording_id)
+    rid = _recording_uuid(recording_id)
     stated = remembered_reason(request, runtime, principal)
     if not _usable(stated, _modes(session, runtime, principal, rid)):
         stated = None
@@ -397,7 +397,7 @@ def state_reason(
                 problem = gettext("Choose the purpose of this access.")
             else:
                 problem = gettext("Choose the variant your grant allows.")
-        rid = uuid.UUID(recording_id)
+        rid = _recording_uuid(recording_id)
         return _recording_page(
             request,
             principal,
@@ -408,7 +408,7 @@ def state_reason(
             problems=[problem],
             status_code=422,
         )
-    rid = uuid.UUID(recording_id)
+    rid = _recording_uuid(recording_id)
     response = _recording_page(request, principal, session, runtime, rid, stated=stated)
     response.set_cookie(
         REASON_COOKIE,
@@ -426,3 +426,11 @@ def state_reason(
         path="/recordings",
     )
     return response
+
+
+def _recording_uuid(recording_id: str) -> uuid.UUID:
+    """A malformed id is "not found", like every other id one may not see."""
+    try:
+        return uuid.UUID(recording_id)
+    except ValueError:
+        raise NotFound(access.NOT_FOUND) from None
