@@ -31,8 +31,3 @@ class FixedClock:
 
     def advance(self, **delta: float) -> None:
         self._at += timedelta(**delta)
-
-
-def as_utc(value: datetime) -> datetime:
-    """Naive datetimes from SQLite come back without tzinfo; they are UTC by construction."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -4,7 +4,6 @@ ranges are stitched together (seq continuity and hash links at every boundary)."
 from __future__ import annotations
 
 import multiprocessing
-import os
 import queue
 from collections.abc import Callable
 from datetime import datetime
@@ -15,22 +14,11 @@ from sqlalchemy.pool import NullPool
 
 from callvault.audit.chain import GENESIS_HASH
 from callvault.db import make_engine
-from callvault.runtime import Runtime
 
 PARALLEL_MIN_ENTRIES = 100_000
 MAX_WORKERS = 4
 
 CheckpointHashes = dict[int, list[tuple[str, datetime]]]
-
-
-def default_workers(runtime: Runtime) -> int:
-    """Processes for `audit verify`: one per CPU, except where a second connection could not
-    see the data (tests share one connection) or where there is no file to open (in-memory)."""
-    if isinstance(runtime.sessions.kw.get("bind"), sa.Connection):
-        return 1
-    if ":memory:" in runtime.settings.resolved_database_url:
-        return 1
-    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
 
 def ranges(last_seq: int, workers: int) -> list[tuple[int, int]]:

@@ -96,16 +96,6 @@ def current_prompt_audio(
     )
 
 
-def prompt_audio_uploads(session: Session, version_id: uuid.UUID) -> list[PolicyPromptAudio]:
-    return list(
-        session.scalars(
-            sa.select(PolicyPromptAudio)
-            .where(PolicyPromptAudio.policy_version_id == version_id)
-            .order_by(PolicyPromptAudio.uploaded_at.desc())
-        )
-    )
-
-
 def read_prompt_audio(session: Session, runtime: Runtime, audio_id: uuid.UUID) -> PromptAudio:
     """The audio with that id, refused if it no longer matches its recorded SHA-256."""
     row = session.get(PolicyPromptAudio, audio_id)

@@ -340,7 +340,6 @@ def redact_call(
     words = [(ct.channel, ct.role, ct.recognition.words) for ct in channels]
     log.info(
         "call_redacted",
-        call_id=meta.call_id,
         spans=len(spans),
         masked_s=round(float(sum(e - s for _, s, e in merge_intervals(spans))), 2),
     )
