@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ from callvault.config import Settings
 from callvault.db import make_engine, make_sessionmaker
 from callvault.policy.models import PolicyPurpose, PolicyVersion
 from callvault.runtime import Runtime, set_runtime
-from tests.schema import create_schema
+from tests.schema import create_schema, own_database
 
 PG_URL = os.environ.get("CALLVAULT_TEST_PG")
 REDIS_URL = os.environ.get("CALLVAULT_TEST_REDIS")
@@ -55,21 +54,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh database for this test run, created here and dropped at the end."""
-    if PG_URL:
-        admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        name = f"callvault_test_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = admin.url.set(database=name).render_as_string(hide_password=False)
-        try:
-            yield url
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
-    else:
-        path = tmp_path_factory.mktemp("db") / "callvault-test.db"
-        yield f"sqlite:///{path}"
+    with own_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +25,7 @@ from callvault.db import make_engine, make_sessionmaker
 from callvault.errors import AuthenticationFailed
 from callvault.runtime import Runtime
 from tests.accounts.conftest import PASSWORD, MakeAccount, totp_now
-from tests.schema import create_schema
+from tests.schema import create_schema, own_database
 
 
 def _login(
@@ -203,23 +202,8 @@ def _attempts_in_a_process(url: str, data_dir: str, secret: str, tries: int, bar
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def shared_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database of its own that several processes commit to for real."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'shared.db'}"
+    with own_database(tmp_path, postgres=request.param == "postgresql") as url:
         yield url
-        return
-    from tests.conftest import PG_URL
-
-    assert PG_URL
-    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"callvault_throttle_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @pytest.mark.slow

@@ -27,11 +27,11 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from callvault.config import Settings
-from callvault.db import load_models, make_engine, transaction
+from callvault.db import load_models, transaction
 from callvault.policy.models import PolicyPurpose, PolicyVersion
 from callvault.runtime import Runtime, set_runtime
-from tests.conftest import PG_URL
 from tests.recordings.synthetic import encode, meta, pcm16, tone
+from tests.schema import own_database
 
 KILLS = 50
 # Imported once by the fork server, so each victim starts ingesting within milliseconds.
@@ -95,19 +95,8 @@ def _ingest_forever(database_url: str, data_dir: str, first: int, ready: Any) ->
 @pytest.fixture
 def crash_database(tmp_path: Path) -> Iterator[str]:
     """A database of its own that really commits: PostgreSQL when configured, else SQLite."""
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'crash.db'}"
-        return
-    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"callvault_crash_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with own_database(tmp_path) as url:
+        yield url
 
 
 def _prepare(engine: Engine, runtime: Runtime) -> None:

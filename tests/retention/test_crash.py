@@ -28,9 +28,8 @@ from callvault.recordings.models import Recording
 from callvault.retention.models import DeletionReceipt
 from callvault.runtime import Runtime
 from callvault.vault.models import Artifact
-from tests.conftest import PG_URL
 from tests.retention.factory import RecordingFactory
-from tests.schema import create_schema
+from tests.schema import create_schema, own_database
 
 DUE, NOT_DUE, BATCH = 160, 12, 4
 
@@ -44,19 +43,8 @@ class CrashWorld:
 
 @pytest.fixture
 def own_database_url(tmp_path: Path) -> Iterator[str]:
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'crash.db'}"
-        return
-    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"callvault_crash_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with own_database(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
