@@ -6,6 +6,7 @@ import pytest
 
 from callvault.redaction.asr import Recognition, Word
 from callvault.redaction.dialogue import (
+    acknowledgement_spans,
     answer_spans,
     caller_introduction_spans,
     introduction_spans,
@@ -154,3 +155,37 @@ def test_a_clearly_heard_statement_is_not_treated_as_a_request() -> None:
     agent = OPENING + words("jag förstår att det är frustrerande", 4.0, p=0.9) + words("ok", 12.0)
     customer = words("qwrr zzt", 6.0, p=0.3)
     assert answer_spans(rec(agent), rec(customer), customer_channel=1, language="sv") == []
+
+
+@pytest.mark.parametrize(
+    ("reply", "found", "masked"),
+    [
+        ("Tack, Qwrr. Vilken modell", False, ["Qwrr."]),  # the name after the thanks
+        ("Takt Qwrr, vilken modell", False, ["Qwrr,"]),  # the thanks itself misheard
+        ("Okej Qwrr Zzt vilken", False, ["Qwrr", "Zzt"]),  # at most two words
+        ("Tack. Qwrr Zzt", False, []),  # "Tack." ends the sentence: no name follows
+        ("Tack, Qwrr. Vilken modell", True, []),  # a name was found there already
+        ("Qwrr Zzt vilken modell", False, []),  # no acknowledgement: the matter goes on
+        ("Tack, jag Qwrr", False, []),  # a pronoun is not a name
+        ("Okej, telefonummer då", False, []),  # a request word is not a name
+    ],
+)
+def test_a_name_in_the_agents_thanks_after_an_answer_is_masked(
+    reply: str, found: bool, masked: list[str]
+) -> None:
+    said = words(reply, 12.0, p=0.3)
+    said = [w if w.text[:4] in {"Qwrr", "Zzt"} else Word(w.text, w.start, w.end, 0.8) for w in said]
+    agent = OPENING + words("vilket telefonnummer har du", 4.0) + said
+    customer = words("noll sju noll", 7.0)
+    names = [TimeSpan(0, 12.3, 12.9, "PERSON", 0.8, "KnownNameDetector")] if found else []
+    spans = acknowledgement_spans(
+        rec(agent), rec(customer), agent_channel=0, language="sv", found=names
+    )
+    hit = [w.text for w in said if any(s.start <= w.start and w.end <= s.end for s in spans)]
+    assert hit == masked
+
+
+def test_no_thanks_is_masked_when_the_caller_did_not_answer() -> None:
+    agent = OPENING + words("vilket telefonnummer har du", 4.0) + words("tack Qwrr", 6.0, p=0.3)
+    spans = acknowledgement_spans(rec(agent), rec([]), agent_channel=0, language="sv", found=[])
+    assert spans == []

@@ -282,15 +282,23 @@ def _requested(turn: Turn, rules: type[DialogueRules]) -> str | None:
         if pattern.search(text):
             return entity_type
     for w in turn.words:
-        norm = normalise(w.text).replace("-", "")
-        if len(norm) < 4:
-            continue
-        for entity_type, keyword in rules.keywords:
-            if similarity(norm, keyword) >= 0.78:
-                return entity_type
-        for entity_type, stem in rules.stems:
-            if stem in norm:
-                return entity_type
+        kind = _requested_word(normalise(w.text), rules)
+        if kind is not None:
+            return kind
+    return None
+
+
+def _requested_word(word: str, rules: type[DialogueRules]) -> str | None:
+    """The kind of identifier a word names, if it sounds like a request word ("telefonummet")."""
+    norm = word.replace("-", "")
+    if len(norm) < 4:
+        return None
+    for entity_type, keyword in rules.keywords:
+        if similarity(norm, keyword) >= 0.78:
+            return entity_type
+    for entity_type, stem in rules.stems:
+        if stem in norm:
+            return entity_type
     return None
 
 
@@ -301,7 +309,7 @@ def answer_spans(
     customer_channel: int,
     language: str,
     max_answer_s: float = 10.0,
-    trust: float = 0.6,
+    trust: float = 0.45,  # a lead-in word heard this surely stays audible
     sure: float = 0.7,
 ) -> list[TimeSpan]:
     """The customer's answer to each request, whatever the recogniser made of it.
@@ -508,6 +516,77 @@ def caller_introduction_spans(
                     )
                 ]
     return []
+
+
+def acknowledgement_spans(
+    agent: Recognition,
+    customer: Recognition,
+    *,
+    agent_channel: int,
+    language: str,
+    found: Sequence[TimeSpan],
+    within_s: float = 1.5,
+    trust: float = 0.7,
+    name_words: int = 2,
+) -> list[TimeSpan]:
+    """After the caller answers a request, the agent often thanks them by name ("tack,
+    Henrik"). Run together with the "tack", such a name rarely comes out as itself, so in the
+    agent's next turn the words the model was unsure of right after the acknowledgement (or at
+    the turn's start, if none was heard) are masked, unless a name was found there. An
+    acknowledgement that ends a sentence ("Tack.") is followed by no name."""
+    rules = RULES.get(language.split("-")[0], SwedishDialogue)
+    agent_turns = turns(agent)
+    customer_turns = turns(customer)
+    spans = []
+    for req in requests(agent_turns, rules):
+        reply = next((t for t in agent_turns if t.start > req.turn.end + 0.2), None)
+        if reply is None or not any(
+            req.turn.end - 0.5 < c.start < reply.start for c in customer_turns
+        ):
+            continue  # no answer between the request and the agent's next turn
+        head = [w for w in reply.words if w.start < reply.start + within_s]
+        if any(
+            s.channel == agent_channel
+            and s.entity_type == "PERSON"
+            and any(w.start < s.end and w.end > s.start for w in head)
+            for s in found
+        ):
+            continue
+        i = 0
+        while i < len(head) and _sounds_like(normalise(head[i].text), rules.closing, 0.75):
+            if _ends_sentence(head[i]):
+                head = []
+                break
+            i += 1
+        if i == 0:
+            continue  # no acknowledgement: the agent goes on with the matter, not the caller
+        unsure = []
+        for w in head[i : i + name_words]:
+            norm = normalise(w.text)
+            if w.probability >= trust or norm in rules.lead_in or _requested_word(norm, rules):
+                break
+            unsure.append(w)
+            if _ends_clause(w):
+                break
+        if unsure:
+            spans.append(
+                TimeSpan(
+                    agent_channel, unsure[0].start, unsure[-1].end, "PERSON", 0.6, "acknowledgement"
+                )
+            )
+    return spans
+
+
+def _ends_sentence(word: Word) -> bool:
+    return word.text.rstrip("\"')]").endswith((".", "?", "!"))
+
+
+def _ends_clause(word: Word) -> bool:
+    return _ends_sentence(word) or word.text.endswith((",", ";", ":"))
+
+
+def _sounds_like(word: str, words: frozenset[str], threshold: float) -> bool:
+    return word in words or any(similarity(word, w) >= threshold for w in words if len(w) >= 3)
 
 
 def _sounds_like_greeting(word: str, greeting: frozenset[str] | set[str]) -> bool:

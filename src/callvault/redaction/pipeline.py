@@ -12,6 +12,7 @@ from callvault.redaction.asr import Recogniser, Recognition, Word
 from callvault.redaction.audio import Audio, channel_for_asr
 from callvault.redaction.detectors import DetectionContext, detectors_for
 from callvault.redaction.dialogue import (
+    acknowledgement_spans,
     answer_spans,
     caller_introduction_spans,
     introduction_spans,
@@ -77,7 +78,7 @@ class RedactionOptions:
     pad_s: float = 0.2
     min_score: float = 0.5
     unheard_min_s: float = 0.6
-    confident: float = 0.9  # a neighbouring word heard this surely bounds a span's padding
+    confident: float = 0.8  # a neighbouring word heard this surely bounds a span's padding
     organisation: tuple[str, ...] = ()  # its name is part of every greeting, not a person's
 
 
@@ -266,6 +267,13 @@ def detect(
             language=meta.language,
             found=spans,
             organisation=options.organisation,
+        )
+        spans += acknowledgement_spans(
+            roles["agent"].recognition,
+            roles["customer"].recognition,
+            agent_channel=roles["agent"].channel,
+            language=meta.language,
+            found=spans,
         )
         spans += caller_introduction_spans(
             roles["customer"].recognition,
