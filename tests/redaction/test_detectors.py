@@ -58,6 +58,8 @@ def rows(*cases: tuple[str, list[str]], kind: str) -> list[tuple[str, list[tuple
         ("ek", ["ek"]),  # a short name only when it is exactly the name
         ("eken i parken", []),
         ("Ternlena", ["Ternlena"]),  # run together with the word before
+        ("Tamaria sa hon", ["Tamaria"]),  # "tack Maria", the thanks run into the name
+        ("Anselmberg", []),  # a surname's ending alone is any "-berg": first names only
         kind="PERSON",
     ),
 )

@@ -14,6 +14,7 @@ from callvault.redaction.pipeline import (
     RedactionOptions,
     pad_within_heard_words,
     redact_call,
+    unheard_spans,
     widen_over_unsure_words,
 )
 from callvault.redaction.spans import TimeSpan, merge_intervals
@@ -99,6 +100,24 @@ def test_unheard_speech_is_masked_fail_closed() -> None:
 
     result = redact_call(call(), META, Silent())
     assert {(s.channel, s.entity_type) for s in result.spans} == {(0, "UNHEARD"), (1, "UNHEARD")}
+
+
+@pytest.mark.parametrize(
+    ("heard", "unheard"),
+    [
+        ([(1.0, 1.5), (4.5, 5.0)], [(1.5, 4.5)]),  # 3 s of speech between two words: skipped
+        ([(1.0, 1.5), (2.5, 3.0), (4.0, 5.0)], []),  # short pauses between words are nothing
+        ([(3.5, 4.0)], [(1.0, 3.5)]),  # a skipped stretch at the start of the region
+        ([], [(1.0, 5.0)]),  # a whole region with no words
+    ],
+)
+def test_speech_that_no_word_covers_is_unheard(
+    heard: list[tuple[float, float]], unheard: list[tuple[float, float]]
+) -> None:
+    rec = Recognition(tuple(Word("ord", a, b, 0.9) for a, b in heard), ((1.0, 5.0),))
+    spans = unheard_spans(rec, 0, min_s=0.6)
+    assert [(s.start, s.end) for s in spans] == unheard
+    assert {s.entity_type for s in spans} <= {"UNHEARD"}
 
 
 def test_padding_is_applied_by_the_decision_stage() -> None:

@@ -481,10 +481,11 @@ def caller_introduction_spans(
     found: Sequence[TimeSpan],
     within_s: float = 15.0,
     trust: float = 0.7,
-    name_words: int = 3,
+    name_s: float = 1.5,
 ) -> list[TimeSpan]:
     """The caller's opening turn, when it has a self-introduction cue but no name was found:
-    the words after the cue that the model was unsure of are masked (fail closed)."""
+    the words the model was unsure of in the time a full name takes after the cue are masked,
+    up to the first word it was sure of (fail closed)."""
     cues = SELF_INTRODUCTION.get(language.split("-")[0], SELF_INTRODUCTION["sv"])
     opening = next((t for t in turns(customer) if t.start <= within_s and t.words), None)
     if opening is None:
@@ -502,8 +503,13 @@ def caller_introduction_spans(
         for cue in cues:
             if tuple(norms[i : i + len(cue)]) != cue:
                 continue
-            after = opening.words[i + len(cue) : i + len(cue) + name_words]
-            unsure = [w for w in after if w.probability < trust]
+            said = opening.words[i + len(cue) - 1].end
+            after = [w for w in opening.words[i + len(cue) :] if w.start < said + name_s]
+            unsure = []
+            for w in after:
+                if w.probability >= trust:
+                    break
+                unsure.append(w)
             if unsure:
                 return [
                     TimeSpan(

@@ -232,14 +232,24 @@ def _reach(
     return edge
 
 
-def unheard_spans(rec: Recognition, channel: int, min_s: float) -> list[TimeSpan]:
-    """Voice activity the recogniser turned into no words at all: fail closed and mask it."""
+def unheard_spans(
+    rec: Recognition, channel: int, min_s: float, gap_s: float = 1.5
+) -> list[TimeSpan]:
+    """Voice activity the recogniser turned into no words: fail closed and mask it. That is a
+    whole region with no words (from `min_s`), or a stretch of a region with words around it
+    that no word covers (from `gap_s`: a run of speech the model skipped)."""
     spans = []
     for start, end in rec.speech:
-        if end - start < min_s:
+        inside = sorted((w.start, w.end) for w in rec.words if w.end > start and w.start < end)
+        if not inside:
+            if end - start >= min_s:
+                spans.append(TimeSpan(channel, start, end, "UNHEARD", 0.6, "unheard"))
             continue
-        if not any(w.end > start and w.start < end for w in rec.words):
-            spans.append(TimeSpan(channel, start, end, "UNHEARD", 0.6, "unheard"))
+        edge = start
+        for w_start, w_end in [*inside, (end, end)]:
+            if w_start - edge >= gap_s:
+                spans.append(TimeSpan(channel, edge, w_start, "UNHEARD", 0.6, "unheard"))
+            edge = max(edge, w_end)
     return spans
 
 

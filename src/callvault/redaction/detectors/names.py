@@ -14,7 +14,12 @@ from callvault.redaction.detectors import (
     span_of,
     tokenise,
 )
-from callvault.redaction.detectors.phonetics import contains_sound, phonetic_key, similarity
+from callvault.redaction.detectors.phonetics import (
+    contains_sound,
+    ends_like,
+    phonetic_key,
+    similarity,
+)
 from callvault.redaction.spans import TextSpan
 
 # Listed names that are also everyday Swedish words: only taken after a cue.
@@ -104,6 +109,7 @@ class KnownNameDetector:
         parts = name_parts(context.known_names)
         if not parts:
             return []
+        firsts = {n.split()[0].lower() for n in context.known_names if n.split()}
         common = COMMON_WORDS.get(context.language.split("-")[0], frozenset())
         spans = []
         for tok in tokenise(text):
@@ -111,6 +117,8 @@ class KnownNameDetector:
                 score = 1.0 if tok.norm in parts else 0.0
             else:
                 score = max((self._match(tok.norm, p) for p in parts), default=0.0)
+                if not score and any(ends_like(tok.norm, f) for f in firsts):
+                    score = 0.75  # "tack Henrik" run together: the thanks, then the name
             if score > 0:
                 spans.append(TextSpan(tok.start, tok.end, "PERSON", score))
         return spans

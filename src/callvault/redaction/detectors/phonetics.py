@@ -46,3 +46,13 @@ def contains_sound(haystack: str, needle: str) -> bool:
     """Whether the needle's phonetic key occurs inside the haystack's (run-together words)."""
     kn = phonetic_key(needle)
     return len(kn) >= 4 and kn in phonetic_key(haystack)
+
+
+def ends_like(word: str, name: str) -> bool:
+    """Whether the word ends in all but the first two sounds of a name of five or more: the
+    name run together with the word before it ("tack Henrik" heard as "Tänrik")."""
+    kw, kn = phonetic_key(word), phonetic_key(name)
+    if len(kn) < 5:
+        return False
+    tail = kn[-max(4, len(kn) - 2) :]
+    return kw.endswith(tail)
