@@ -94,6 +94,9 @@ def test_everyday_words_never_match_a_known_name_by_sound(
         ("karin svensson ringde", ["karin svensson"]),  # first name and surname together
         ("Han tog Hans bil", []),  # names that are common words are left to cues
         ("det går bra", []),
+        ("jag pratade med signe åström igår", ["signe åström"]),  # less common names, too
+        ("Min son Yusuf har kontot", ["Yusuf"]),
+        ("Det är Mina, Till och Ström som gäller", []),  # everyday words, capitalised
         kind="PERSON",
     ),
 )

@@ -23,7 +23,23 @@ from callvault.redaction.detectors.phonetics import (
 from callvault.redaction.spans import TextSpan
 
 # Listed names that are also everyday Swedish words: only taken after a cue.
-SV_NAME_WORDS = frozenset({"bo", "per", "hans", "max", "siv", "stina", "ulla", "carl", "eva"})
+SV_NAME_WORDS = frozenset(
+    {"bo", "per", "hans", "max", "siv", "stina", "ulla", "carl", "eva", "dag", "sten", "liv"}
+    | {
+        "gun",
+        "tor",
+        "stig",
+        "lina",
+        "mina",
+        "sanna",
+        "love",
+        "ström",
+        "strand",
+        "nord",
+        "ali",
+        "uno",
+    }
+)
 SV_STOP = frozenset(
     [
         "och",
