@@ -96,6 +96,23 @@ def test_an_introduction_without_a_recognised_name_masks_its_unsure_words() -> N
 
 
 @pytest.mark.parametrize(
+    ("opening", "masked"),
+    [
+        ("Godmådon, du pratar med Xyzzy, vad gäller saken?", ["Xyzzy,"]),  # opening words kept
+        ("Mälkommen till Norrnet, du pratar med Peter", ["Peter"]),  # not a misheard "heter"
+        ("Hej och välkommen, det är Sanna", ["Sanna"]),
+    ],
+)
+def test_an_unnamed_introduction_keeps_its_greeting_words(opening: str, masked: list[str]) -> None:
+    heard = words(opening, 0.0, p=0.4)
+    spans = introduction_spans(
+        rec(heard), agent_channel=0, language="sv", found=[], organisation=("Norrnet",)
+    )
+    hit = [w.text for w in heard if any(s.start <= w.start and w.end <= s.end for s in spans)]
+    assert hit == masked
+
+
+@pytest.mark.parametrize(
     ("answer", "masked"),
     [
         ([("ja", 0.9), ("qwrr", 0.3), ("zzt", 0.2), ("tack", 0.9)], ("qwrr", "zzt")),

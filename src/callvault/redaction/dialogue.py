@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from callvault.redaction.asr import Recognition, Word
 from callvault.redaction.detectors import normalise
+from callvault.redaction.detectors.names import is_listed_name
 from callvault.redaction.detectors.phonetics import similarity
 from callvault.redaction.spans import TimeSpan
 
@@ -174,6 +175,20 @@ class SwedishDialogue(DialogueRules):
             "för",
             "dig",
             "er",
+            # the rest of an opening ("god morgon", "vad gäller saken?", "tack för att du ringt")
+            "godmorgon",
+            "goddag",
+            "godkväll",
+            "gäller",
+            "saken",
+            "ärende",
+            "ärendet",
+            "fråga",
+            "frågan",
+            "tack",
+            "att",
+            "service",
+            "support",
         ]
     )
 
@@ -596,9 +611,12 @@ def _sounds_like(word: str, words: frozenset[str], threshold: float) -> bool:
 
 
 def _sounds_like_greeting(word: str, greeting: frozenset[str] | set[str]) -> bool:
-    """Greeting words and the company name, misheard or run together ("mälkommen", "arlu")."""
+    """Greeting words and the company name, misheard or run together ("mälkommen", "arlu"),
+    but never a word that is a listed name ("Inger" is not a misheard "ringer")."""
     if word in greeting:
         return True
+    if is_listed_name(word):
+        return False
     long = [g for g in greeting if len(g) >= 4]
     return any(similarity(word, g) >= 0.65 for g in long) or any(
         len(g) >= 5 and g in word for g in long

@@ -108,6 +108,15 @@ def phonetic_names(resource: str) -> frozenset[str]:
     return frozenset(phonetic_key(n) for n in name_list(resource))
 
 
+def is_listed_name(word: str) -> bool:
+    """Whether a normalised word is, or sounds exactly like, a listed Swedish name."""
+    key = phonetic_key(word)
+    return any(
+        word in name_list(resource) or key in phonetic_names(resource)
+        for resource in ("sv_first_names.txt", "sv_surnames.txt")
+    )
+
+
 def name_parts(names: tuple[str, ...]) -> list[str]:
     parts = {p.strip(".,").lower() for n in names for p in n.split()}
     return sorted(p for p in parts if len(p) >= 2)
