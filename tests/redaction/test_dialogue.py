@@ -10,6 +10,9 @@ from callvault.redaction.dialogue import (
     answer_spans,
     caller_introduction_spans,
     introduction_spans,
+    readback_spans,
+    relation_spans,
+    vocative_spans,
 )
 from callvault.redaction.spans import TimeSpan
 from tests.redaction.conftest import words
@@ -147,25 +150,85 @@ def test_sure_ordinary_words_in_an_unsure_answer_stay_audible() -> None:
 
 
 @pytest.mark.parametrize(
-    ("opening", "found", "masked"),
+    ("opening", "masked"),
     [
-        ("hej jag heter", False, ["Qwrr", "Zzt"]),  # a misheard name after the cue
-        ("hej jag är", False, ["Qwrr", "Zzt"]),
-        ("hej jag heter", True, []),  # a name was found there: nothing more to do
-        ("hej och god morgon", False, []),  # no self-introduction cue
+        ("hej jag heter", ["Qwrr", "Zzt"]),  # a misheard name after the cue
+        ("hej jag är", ["Qwrr", "Zzt"]),
+        ("hej det är", ["Qwrr", "Zzt"]),  # "hej, det är Sofia Hansson"
+        ("hej mitt namn är", ["Qwrr", "Zzt"]),  # "är" between the cue and the name
+        ("hej mittarm är", ["Qwrr", "Zzt"]),  # the cue run together and misheard
+        ("hej mitt nammn", ["Qwrr", "Zzt"]),  # a cue word misheard
+        ("hej och god morgon", []),  # no self-introduction cue
     ],
 )
 def test_a_callers_misheard_introduction_is_masked_after_its_cue(
-    opening: str, found: bool, masked: list[str]
+    opening: str, masked: list[str]
 ) -> None:
     start = len(opening.split()) * 0.4
     heard = words(opening, 0.0) + [Word("Qwrr", start, start + 0.3, 0.2),
                                    Word("Zzt", start + 0.4, start + 0.7, 0.3),
                                    Word("ringer", start + 0.8, start + 1.1, 0.9)]  # fmt: skip
-    names = [TimeSpan(1, start, start + 0.7, "PERSON", 0.8, "KnownNameDetector")] if found else []
-    spans = caller_introduction_spans(rec(heard), customer_channel=1, language="sv", found=names)
-    hit = [w.text for w in heard if any(s.start <= w.start and w.end <= s.end for s in spans)]
-    assert hit == masked
+    spans = caller_introduction_spans(rec(heard), customer_channel=1, language="sv")
+    assert hit_words(heard, spans) == masked
+
+
+def test_a_confidently_heard_name_leaves_nothing_more_to_mask() -> None:
+    heard = words("hej jag heter Anna Svensson och ringer", 0.0, p=0.95)
+    assert caller_introduction_spans(rec(heard), customer_channel=1, language="sv") == []
+
+
+def hit_words(heard: list[Word], spans: list[TimeSpan]) -> list[str]:
+    return [w.text for w in heard if any(s.start <= w.start and w.end <= s.end for s in spans)]
+
+
+@pytest.mark.parametrize(
+    ("said", "masked"),
+    [
+        ("min sambo Qwrr Zzt har samma problem", ["Qwrr", "Zzt"]),
+        ("min sorg Qwrr har kontot", ["Qwrr"]),  # "min son", misheard
+        ("min män Qwrr, har redan ringt", ["Qwrr,"]),  # "min man"; the clause ends the name
+        ("min kollega är Qwrr har", ["Qwrr"]),  # "är" between relation and name
+        ("min sak är Qwrr har", []),  # not a relation
+        ("min router Qwrr har", []),
+    ],
+)
+def test_a_third_person_after_a_relation_is_masked(said: str, masked: list[str]) -> None:
+    heard = [
+        w if w.text.strip(",") in {"Qwrr", "Zzt"} else Word(w.text, w.start, w.end, 0.9)
+        for w in words(said, 0.0, p=0.3)
+    ]
+    spans = relation_spans(rec(heard), channel=1, language="sv")
+    assert hit_words(heard, spans) == masked
+
+
+@pytest.mark.parametrize(
+    ("said", "masked"),
+    [
+        ("ok, Qwrr, du ska få", ["Qwrr,"]),
+        ("ha en fin dag, Qwrr.", ["Qwrr."]),
+        ("tack för samtalet, Qwrr Zzt.", ["Qwrr", "Zzt."]),
+        ("ok, Qwrr du ska få", []),  # no comma after: not set off as a name
+        ("ok Qwrr, du ska få", []),  # no comma after the thanks
+        ("perfekt, Tak.", []),  # "perfekt, tack." is two thanks, not a name
+    ],
+)
+def test_a_name_in_direct_address_is_masked(said: str, masked: list[str]) -> None:
+    heard = [
+        w if w.text.strip(",.") in {"Qwrr", "Zzt", "Tak"} else Word(w.text, w.start, w.end, 0.9)
+        for w in words(said, 0.0, p=0.3)
+    ]
+    spans = vocative_spans(rec(heard), channel=0, language="sv")
+    assert hit_words(heard, spans) == masked
+
+
+def test_an_identifier_the_agent_reads_back_is_masked() -> None:
+    heard = words("stämmer det att ditt nummer är", 0.0, p=0.9) + words(
+        "qwrr zzt fnorr", 2.4, p=0.3
+    )
+    spans = readback_spans(rec(heard), agent_channel=0, language="sv")
+    assert hit_words(heard, spans) == ["qwrr", "zzt", "fnorr"]
+    plain = words("ditt nummer är", 0.0, p=0.9) + words("qwrr zzt fnorr", 1.2, p=0.3)
+    assert readback_spans(rec(plain), agent_channel=0, language="sv") == []  # no confirmation
 
 
 def test_a_clearly_heard_statement_is_not_treated_as_a_request() -> None:

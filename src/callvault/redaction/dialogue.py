@@ -70,6 +70,10 @@ class DialogueRules:
     # Mean word confidence above which an agent turn without a request cue was heard well.
     clear: ClassVar[float] = 0.65
     stems: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # Words after which, set off by a comma, the other party is often addressed by name
+    # ("tack, Henrik", "ha en fin dag, Kent"); and the agent's confirmation of a read-back.
+    vocative: ClassVar[frozenset[str]] = frozenset()
+    confirm: ClassVar[frozenset[str]] = frozenset()
 
 
 class SwedishDialogue(DialogueRules):
@@ -143,6 +147,24 @@ class SwedishDialogue(DialogueRules):
         ("ADDRESS", "postnummer"),
     )
     stems = (("EMAIL", "post"), ("ADDRESS", "dres"), ("PHONE", "umme"))
+    vocative = frozenset(
+        [
+            "tack",
+            "ok",
+            "okej",
+            "perfekt",
+            "toppen",
+            "bra",
+            "hej",
+            "hejsan",
+            "dag",
+            "samtalet",
+            "hjälpen",
+            "helg",
+            "kväll",
+        ]
+    )
+    confirm = frozenset({"stämmer"})
     greeting = frozenset(
         [
             "hej",
@@ -232,6 +254,10 @@ class EnglishDialogue(DialogueRules):
         ]
     )
     closing = frozenset({"thanks", "thank", "you", "bye"})
+    vocative = frozenset(
+        ["thanks", "you", "ok", "okay", "great", "perfect", "hi", "hello", "bye", "day"]
+    )
+    confirm = frozenset({"correct", "confirm"})
     opening_question = re.compile(r"your name|who am i speaking|who's calling")
     greeting = frozenset(
         [
@@ -483,9 +509,18 @@ def introduction_spans(
 
 # A caller introducing themself: the words after these are their name, however misheard.
 SELF_INTRODUCTION = {
-    "sv": (("jag", "heter"), ("jag", "är"), ("mitt", "namn"), ("namnet", "är"), ("heter",)),
+    "sv": (
+        ("jag", "heter"),
+        ("jag", "är"),
+        ("mitt", "namn"),
+        ("namnet", "är"),
+        ("heter",),
+        ("det", "är"),
+    ),
     "en": (("my", "name"), ("i", "am"), ("i'm",), ("this", "is")),
 }
+# Words between a cue and the name ("mitt namn är …", "jag heter ju …").
+AFTER_CUE = frozenset({"är", "heter", "ju", "alltså", "is"})
 
 
 def caller_introduction_spans(
@@ -493,50 +528,173 @@ def caller_introduction_spans(
     *,
     customer_channel: int,
     language: str,
-    found: Sequence[TimeSpan],
     within_s: float = 15.0,
     trust: float = 0.7,
     name_s: float = 1.5,
 ) -> list[TimeSpan]:
-    """The caller's opening turn, when it has a self-introduction cue but no name was found:
-    the words the model was unsure of in the time a full name takes after the cue are masked,
-    up to the first word it was sure of (fail closed)."""
+    """The caller's opening turn usually says who is calling: after a self-introduction cue
+    (heard as itself, by sound, or run together: "Mittarm är …"), the words the model was unsure
+    of in the time a full name takes are masked, up to the first word it was sure of. A name it
+    was sure of is the detectors' to find; this is for the name it could not make out, or the
+    surname after a first name it did (fail closed)."""
     cues = SELF_INTRODUCTION.get(language.split("-")[0], SELF_INTRODUCTION["sv"])
     opening = next((t for t in turns(customer) if t.start <= within_s and t.words), None)
     if opening is None:
         return []
-    if any(
-        s.channel == customer_channel
-        and s.entity_type == "PERSON"
-        and s.start < opening.end
-        and s.end > opening.start
-        for s in found
-    ):
-        return []
-    norms = [normalise(w.text) for w in opening.words]
-    for i in range(len(norms)):
+    words = opening.words
+    for i in range(len(words)):
         for cue in cues:
-            if tuple(norms[i : i + len(cue)]) != cue:
-                continue
-            said = opening.words[i + len(cue) - 1].end
-            after = [w for w in opening.words[i + len(cue) :] if w.start < said + name_s]
-            unsure = []
-            for w in after:
-                if w.probability >= trust:
-                    break
-                unsure.append(w)
-            if unsure:
-                return [
-                    TimeSpan(
-                        customer_channel,
-                        unsure[0].start,
-                        unsure[-1].end,
-                        "PERSON",
-                        0.6,
-                        "caller_introduction",
-                    )
-                ]
+            taken = _cue_at(words, i, cue)
+            if taken:
+                unsure = _unsure_after(words, i + taken, name_s, trust, AFTER_CUE)
+                if unsure:
+                    return [_span(customer_channel, unsure, "caller_introduction")]
     return []
+
+
+# Relations after which the next words name a third person ("min sambo Pia", "min son Filip").
+RELATIONS = {
+    "sv": (
+        frozenset({"min", "mina"}),
+        frozenset(
+            [
+                "mamma",
+                "pappa",
+                "mor",
+                "far",
+                "fru",
+                "man",
+                "make",
+                "maka",
+                "sambo",
+                "son",
+                "dotter",
+                "bror",
+                "syster",
+                "kollega",
+                "chef",
+                "granne",
+                "vän",
+                "kompis",
+                "pojkvän",
+                "flickvän",
+                "partner",
+                "mormor",
+                "morfar",
+                "farmor",
+                "farfar",
+            ]
+        ),
+    ),
+    "en": (
+        frozenset({"my"}),
+        frozenset(
+            [
+                "mother",
+                "mum",
+                "mom",
+                "father",
+                "dad",
+                "wife",
+                "husband",
+                "partner",
+                "son",
+                "daughter",
+                "brother",
+                "sister",
+                "colleague",
+                "boss",
+                "neighbour",
+                "neighbor",
+                "friend",
+                "boyfriend",
+                "girlfriend",
+            ]
+        ),
+    ),
+}
+
+
+def relation_spans(
+    recognition: Recognition,
+    *,
+    channel: int,
+    language: str,
+    trust: float = 0.7,
+    name_s: float = 1.2,
+) -> list[TimeSpan]:
+    """A third person is named right after the relation ("min sambo Pia Kowalski"): the words
+    the model was unsure of there are masked, with the relation word matched by sound, because
+    it is misheard too ("min sorg filipp")."""
+    possessive, relations = RELATIONS.get(language.split("-")[0], RELATIONS["sv"])
+    words = recognition.words
+    spans = []
+    for i in range(len(words) - 1):
+        if normalise(words[i].text) not in possessive or _ends_clause(words[i]):
+            continue
+        if not _sounds_like_relation(normalise(words[i + 1].text), relations):
+            continue
+        unsure = _unsure_after(words, i + 2, name_s, trust, AFTER_CUE)
+        if unsure:
+            spans.append(_span(channel, unsure, "relation"))
+    return spans
+
+
+def _sounds_like_relation(word: str, relations: frozenset[str]) -> bool:
+    if word in relations:
+        return True
+    for rel in relations:
+        if len(rel) <= 3:  # "son" heard as "sorg", "man" as "män": same onset, short
+            if len(word) <= 4 and word[:1] == rel[:1] and similarity(word, rel) >= 0.5:
+                return True
+        elif similarity(word, rel) >= 0.75:
+            return True
+    return False
+
+
+def _cue_at(words: Sequence[Word], i: int, cue: tuple[str, ...]) -> int:
+    """How many heard words from `i` make up the cue: each word as itself or by sound, or the
+    whole cue run together into one word. 0 when the cue is not there."""
+    heard = [normalise(w.text) for w in words[i : i + len(cue)]]
+    if len(heard) == len(cue) and all(
+        h == c or (len(c) >= 4 and similarity(h, c) >= 0.75)
+        for h, c in zip(heard, cue, strict=True)
+    ):
+        return len(cue)
+    joined = "".join(cue)
+    if len(cue) > 1 and heard and len(heard[0]) >= 5 and similarity(heard[0], joined) >= 0.75:
+        return 1
+    return 0
+
+
+def _unsure_after(
+    words: Sequence[Word],
+    k: int,
+    within_s: float,
+    trust: float,
+    skip: frozenset[str],
+    most: int = 3,
+) -> list[Word]:
+    """The words from index `k` that the model was unsure of, up to the first it was sure of or
+    the end of the clause, at most `most`, within `within_s` of where word `k` would start (words
+    in `skip` are passed over first): a name, however it was misheard."""
+    while k < len(words) and normalise(words[k].text) in skip:
+        k += 1
+    if k >= len(words):
+        return []
+    limit = words[k - 1].end + within_s if k > 0 else words[k].start + within_s
+    unsure: list[Word] = []
+    for w in words[k : k + most]:
+        if w.start >= limit or w.probability >= trust:
+            break
+        unsure.append(w)
+        if _ends_clause(w):
+            break
+    return unsure
+
+
+def _span(channel: int, words: Sequence[Word], source: str) -> TimeSpan:
+    return TimeSpan(channel, words[0].start, words[-1].end, "PERSON", 0.6, source)
 
 
 def acknowledgement_spans(
@@ -595,6 +753,59 @@ def acknowledgement_spans(
                     agent_channel, unsure[0].start, unsure[-1].end, "PERSON", 0.6, "acknowledgement"
                 )
             )
+    return spans
+
+
+def vocative_spans(
+    recognition: Recognition,
+    *,
+    channel: int,
+    language: str,
+    trust: float = 0.7,
+    within_s: float = 1.2,
+) -> list[TimeSpan]:
+    """A name in direct address, set off by commas: "ok, Märta, …", "ha en fin dag, Kent." After
+    a thanks or greeting word that ends with a comma, up to three words the model was unsure of
+    that close the clause are masked (a name, however misheard)."""
+    rules = RULES.get(language.split("-")[0], SwedishDialogue)
+    words = recognition.words
+    spans = []
+    for i, w in enumerate(words[:-1]):
+        if not w.text.endswith(",") or not _sounds_like(normalise(w.text), rules.vocative, 0.75):
+            continue
+        name = _unsure_after(words, i + 1, within_s, trust, frozenset())
+        last = i + len(name)
+        if not name or not (_ends_clause(name[-1]) or last == len(words) - 1):
+            continue
+        first = normalise(name[0].text)
+        if first not in rules.lead_in and not _sounds_like(first, rules.vocative, 0.75):
+            spans.append(_span(channel, name, "vocative"))
+    return spans
+
+
+def readback_spans(
+    agent: Recognition,
+    *,
+    agent_channel: int,
+    language: str,
+    sure: float = 0.7,
+    min_s: float = 1.5,
+) -> list[TimeSpan]:
+    """The agent reads an identifier back for the caller to confirm ("stämmer det att ditt
+    nummer är …", "… stämmer det?"): the unsure stretches of an agent turn that asks for a
+    confirmation are masked, as in an answer."""
+    rules = RULES.get(language.split("-")[0], SwedishDialogue)
+    spans = []
+    for turn in turns(agent):
+        if turn.end - turn.start < min_s or not any(
+            _sounds_like(normalise(w.text), rules.confirm, 0.75) for w in turn.words
+        ):
+            continue
+        spans += [
+            TimeSpan(agent_channel, a, b, "NUMBER", 0.6, "readback")
+            for a, b in _unsure_stretches(turn, turn.start, turn.end, sure)
+            if b > a
+        ]
     return spans
 
 

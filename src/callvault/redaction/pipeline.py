@@ -16,6 +16,9 @@ from callvault.redaction.dialogue import (
     answer_spans,
     caller_introduction_spans,
     introduction_spans,
+    readback_spans,
+    relation_spans,
+    vocative_spans,
 )
 from callvault.redaction.masking import mask_audio
 from callvault.redaction.spans import TimeSpan, merge_intervals
@@ -263,6 +266,8 @@ def detect(
         spans += found
         spans += widen_over_unsure_words(found, ct.recognition.words)
         spans += unheard_spans(ct.recognition, ct.channel, options.unheard_min_s)
+        spans += relation_spans(ct.recognition, channel=ct.channel, language=meta.language)
+        spans += vocative_spans(ct.recognition, channel=ct.channel, language=meta.language)
     roles = {ct.role: ct for ct in channels}
     if "agent" in roles and "customer" in roles:
         spans += answer_spans(
@@ -285,11 +290,15 @@ def detect(
             language=meta.language,
             found=spans,
         )
+        spans += readback_spans(
+            roles["agent"].recognition,
+            agent_channel=roles["agent"].channel,
+            language=meta.language,
+        )
         spans += caller_introduction_spans(
             roles["customer"].recognition,
             customer_channel=roles["customer"].channel,
             language=meta.language,
-            found=spans,
         )
     return spans
 
