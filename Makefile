@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-web clean
+.PHONY: run test install lint typecheck bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-web corpus-heldout clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ bench-webhooks: $(STAMP)
 
 bench-redaction: $(STAMP)
 	$(PY) -m benchmarks.redaction --corpus $(CORPUS)
+
+# A generated held-out corpus (other phrasings, voices and names than sv-calls-dev; needs
+# espeak-ng): `make corpus-heldout && make bench-redaction CORPUS=var/heldout` (and var/heldout-8k).
+corpus-heldout: $(STAMP)
+	$(PY) -m benchmarks.synth_corpus --out var/heldout --calls 24 --seed 7 --telephone
 
 bench-web: $(STAMP)
 	$(PY) -m benchmarks.web
