@@ -149,6 +149,17 @@ def test_sure_ordinary_words_in_an_unsure_answer_stay_audible() -> None:
     assert masked == {"qwrr", "zzt", "sju", "fem", "tre", "vrr"}
 
 
+def test_short_sure_words_between_unsure_ones_are_no_sentence_and_a_sure_number_ends_it() -> None:
+    agent = OPENING + words("blubb fnarg snirr", 4.0, p=0.3) + words("okej", 12.0)
+    answer = [("ja", 0.9), ("qwrr", 0.3), ("nu", 0.9), ("nu", 0.9), ("du", 0.9),
+              ("zzt", 0.2), ("fem", 0.9)]  # fmt: skip
+    customer = [Word(t, 6.0 + i * 0.5, 6.4 + i * 0.5, p) for i, (t, p) in enumerate(answer)]
+    spans = answer_spans(rec(agent), rec(customer), customer_channel=1, language="sv")
+    masked = [w.text for w in customer if any(s.start < w.end and s.end > w.start for s in spans)]
+    # "nu nu du" is how "noll sju tre" may come out; "fem" heard surely is still a digit
+    assert masked == ["qwrr", "nu", "nu", "du", "zzt", "fem"]
+
+
 @pytest.mark.parametrize(
     ("opening", "masked"),
     [
@@ -188,6 +199,8 @@ def hit_words(heard: list[Word], spans: list[TimeSpan]) -> list[str]:
         ("min sorg Qwrr har kontot", ["Qwrr"]),  # "min son", misheard
         ("min män Qwrr, har redan ringt", ["Qwrr,"]),  # "min man"; the clause ends the name
         ("min kollega är Qwrr har", ["Qwrr"]),  # "är" between relation and name
+        ("för minsambo Qwrr har", ["Qwrr"]),  # the possessive run into the relation
+        ("min sorgn, Qwrr har", ["Qwrr"]),  # "min son, …"
         ("min sak är Qwrr har", []),  # not a relation
         ("min router Qwrr har", []),
     ],
@@ -207,14 +220,18 @@ def test_a_third_person_after_a_relation_is_masked(said: str, masked: list[str])
         ("ok, Qwrr, du ska få", ["Qwrr,"]),
         ("ha en fin dag, Qwrr.", ["Qwrr."]),
         ("tack för samtalet, Qwrr Zzt.", ["Qwrr", "Zzt."]),
-        ("ok, Qwrr du ska få", []),  # no comma after: not set off as a name
+        ("ok, Qwrr du ska få", ["Qwrr"]),  # the pronoun starts the sentence after the name
+        ("ok, Qwrr Zzt Fnorr Blarg", []),  # no end to the clause: a sentence, not a name
+        ("ok, då Qwrr.", []),  # "ok, då …" goes on with the matter
         ("ok Qwrr, du ska få", []),  # no comma after the thanks
         ("perfekt, Tak.", []),  # "perfekt, tack." is two thanks, not a name
     ],
 )
 def test_a_name_in_direct_address_is_masked(said: str, masked: list[str]) -> None:
     heard = [
-        w if w.text.strip(",.") in {"Qwrr", "Zzt", "Tak"} else Word(w.text, w.start, w.end, 0.9)
+        w
+        if w.text.strip(",.") in {"Qwrr", "Zzt", "Tak", "Fnorr", "Blarg"}
+        else Word(w.text, w.start, w.end, 0.9)
         for w in words(said, 0.0, p=0.3)
     ]
     spans = vocative_spans(rec(heard), channel=0, language="sv")

@@ -164,7 +164,7 @@ class SwedishDialogue(DialogueRules):
             "kväll",
         ]
     )
-    confirm = frozenset({"stämmer"})
+    confirm = frozenset({"stämmer", "stämde"})
     greeting = frozenset(
         [
             "hej",
@@ -408,12 +408,7 @@ def _unsure_stretches(
     if end <= start:
         return []
     inside = [w for w in turn.words if w.end > start and w.start < end]
-    plain = [
-        w.probability >= sure
-        and not SPOKEN_NUMBER.search(normalise(w.text))
-        and not w.text.strip()[:1].isupper()
-        for w in inside
-    ]
+    plain = [_plain(w, sure) for w in inside]
     pieces: list[tuple[float, float]] = []
     piece_start = start
     i = 0
@@ -424,7 +419,8 @@ def _unsure_stretches(
         j = i
         while j < len(inside) and plain[j]:
             j += 1
-        if j - i >= run and i > 0 and j < len(inside):
+        sentence = any(len(normalise(w.text)) >= 4 for w in inside[i:j])  # not "nu nu du"
+        if j - i >= run and sentence and i > 0 and j < len(inside):
             pieces.append((piece_start, inside[i - 1].end))
             piece_start = inside[j].start
         i = j
@@ -432,9 +428,19 @@ def _unsure_stretches(
     return pieces
 
 
+def _plain(word: Word, sure: float) -> bool:
+    """A word heard with confidence that is neither a number nor capitalised: ordinary speech."""
+    return (
+        word.probability >= sure
+        and not SPOKEN_NUMBER.search(normalise(word.text))
+        and not word.text.strip()[:1].isupper()
+    )
+
+
 def _unsure_middle(turn: Turn, start: float, end: float, sure: float) -> tuple[float, float]:
+    """From the first to the last word that was not heard with confidence or is a number."""
     inside = [w for w in turn.words if w.end > start and w.start < end]
-    unsure = [w for w in inside if w.probability < sure]
+    unsure = [w for w in inside if w.probability < sure or SPOKEN_NUMBER.search(normalise(w.text))]
     if inside and not unsure:
         return start, start  # every word heard with confidence: nothing to hide
     if unsure:
@@ -546,7 +552,7 @@ def caller_introduction_spans(
         for cue in cues:
             taken = _cue_at(words, i, cue)
             if taken:
-                unsure = _unsure_after(words, i + taken, name_s, trust, AFTER_CUE)
+                unsure = _unsure_after(words, i + taken, name_s, trust, AFTER_CUE, most=5)
                 if unsure:
                     return [_span(customer_channel, unsure, "caller_introduction")]
     return []
@@ -630,14 +636,25 @@ def relation_spans(
     words = recognition.words
     spans = []
     for i in range(len(words) - 1):
-        if normalise(words[i].text) not in possessive or _ends_clause(words[i]):
+        norm = normalise(words[i].text)
+        if _ends_in_relation(norm, possessive, relations):  # "vorminsambo": run together
+            k = i + 1
+        elif norm in possessive and not _ends_clause(words[i]):
+            if not _sounds_like_relation(normalise(words[i + 1].text), relations):
+                continue
+            k = i + 2
+        else:
             continue
-        if not _sounds_like_relation(normalise(words[i + 1].text), relations):
-            continue
-        unsure = _unsure_after(words, i + 2, name_s, trust, AFTER_CUE)
+        unsure = _unsure_after(words, k, name_s, trust, AFTER_CUE)
         if unsure:
             spans.append(_span(channel, unsure, "relation"))
     return spans
+
+
+def _ends_in_relation(word: str, possessive: frozenset[str], relations: frozenset[str]) -> bool:
+    return any(
+        word.endswith(p + r) for p in possessive for r in relations if len(r) >= 4 and len(p) >= 2
+    )
 
 
 def _sounds_like_relation(word: str, relations: frozenset[str]) -> bool:
@@ -645,7 +662,7 @@ def _sounds_like_relation(word: str, relations: frozenset[str]) -> bool:
         return True
     for rel in relations:
         if len(rel) <= 3:  # "son" heard as "sorg", "man" as "män": same onset, short
-            if len(word) <= 4 and word[:1] == rel[:1] and similarity(word, rel) >= 0.5:
+            if len(word) <= 5 and word[:1] == rel[:1] and similarity(word, rel) >= 0.5:
                 return True
         elif similarity(word, rel) >= 0.75:
             return True
@@ -774,11 +791,18 @@ def vocative_spans(
         if not w.text.endswith(",") or not _sounds_like(normalise(w.text), rules.vocative, 0.75):
             continue
         name = _unsure_after(words, i + 1, within_s, trust, frozenset())
+        for j, n in enumerate(name):  # "ok, Märta du …": the pronoun starts the sentence
+            if j and normalise(n.text) in rules.lead_in:
+                name = name[:j]
+                break
         last = i + len(name)
-        if not name or not (_ends_clause(name[-1]) or last == len(words) - 1):
+        closed = last == len(words) - 1 or normalise(words[last + 1].text) in rules.lead_in
+        if not name or not (_ends_clause(name[-1]) or closed):
             continue
         first = normalise(name[0].text)
-        if first not in rules.lead_in and not _sounds_like(first, rules.vocative, 0.75):
+        if first not in rules.lead_in | rules.closing and not _sounds_like(
+            first, rules.vocative, 0.75
+        ):
             spans.append(_span(channel, name, "vocative"))
     return spans
 
@@ -798,7 +822,7 @@ def readback_spans(
     spans = []
     for turn in turns(agent):
         if turn.end - turn.start < min_s or not any(
-            _sounds_like(normalise(w.text), rules.confirm, 0.75) for w in turn.words
+            _sounds_like(normalise(w.text), rules.confirm, 0.8) for w in turn.words
         ):
             continue
         spans += [
