@@ -169,6 +169,8 @@ def test_short_sure_words_between_unsure_ones_are_no_sentence_and_a_sure_number_
         ("hej mitt namn är", ["Qwrr", "Zzt"]),  # "är" between the cue and the name
         ("hej mittarm är", ["Qwrr", "Zzt"]),  # the cue run together and misheard
         ("hej mitt nammn", ["Qwrr", "Zzt"]),  # a cue word misheard
+        ("hej du är", ["Qwrr", "Zzt"]),  # "det är", its short word misheard
+        ("hej nu är", []),  # another short word: no cue
         ("hej och god morgon", []),  # no self-introduction cue
     ],
 )

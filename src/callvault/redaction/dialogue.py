@@ -554,6 +554,9 @@ def caller_introduction_spans(
             if taken:
                 unsure = _unsure_after(words, i + taken, name_s, trust, AFTER_CUE, most=5)
                 if unsure:
+                    said = [normalise(w.text) for w in words[i : i + taken]]
+                    if said != list(cue):  # a misheard cue may be the name's start, misplaced
+                        unsure = [w for w in words[i : i + taken] if w.probability < trust] + unsure
                     return [_span(customer_channel, unsure, "caller_introduction")]
     return []
 
@@ -674,14 +677,23 @@ def _cue_at(words: Sequence[Word], i: int, cue: tuple[str, ...]) -> int:
     whole cue run together into one word. 0 when the cue is not there."""
     heard = [normalise(w.text) for w in words[i : i + len(cue)]]
     if len(heard) == len(cue) and all(
-        h == c or (len(c) >= 4 and similarity(h, c) >= 0.75)
-        for h, c in zip(heard, cue, strict=True)
+        _sounds_like_cue_word(h, c) for h, c in zip(heard, cue, strict=True)
     ):
         return len(cue)
     joined = "".join(cue)
     if len(cue) > 1 and heard and len(heard[0]) >= 5 and similarity(heard[0], joined) >= 0.75:
         return 1
     return 0
+
+
+def _sounds_like_cue_word(heard: str, cue: str) -> bool:
+    """A cue word as itself or by sound; a short one ("det") only as a short word with its
+    onset ("du", "de"), since the commonest cues are the most often misheard."""
+    if heard == cue:
+        return True
+    if len(cue) <= 3:
+        return len(heard) <= 3 and heard[:1] == cue[:1] and similarity(heard, cue) >= 0.4
+    return similarity(heard, cue) >= 0.75
 
 
 def _unsure_after(
