@@ -185,6 +185,15 @@ def test_a_callers_misheard_introduction_is_masked_after_its_cue(
     assert hit_words(heard, spans) == masked
 
 
+def test_a_cue_after_a_name_already_found_is_the_call_going_on() -> None:
+    heard = words("hej det är", 0.0) + [Word("Qwrr", 1.2, 1.5, 0.9)]
+    heard += words("jag är", 1.6) + [Word("Zzt", 2.4, 2.7, 0.3), Word("kund", 2.8, 3.1, 0.3)]
+    found = [TimeSpan(1, 1.2, 1.5, "PERSON", 0.9, "SwedishNameListDetector")]
+    spans = caller_introduction_spans(rec(heard), customer_channel=1, language="sv", found=found)
+    assert spans == []
+    assert caller_introduction_spans(rec(heard), customer_channel=1, language="sv") != []
+
+
 def test_a_confidently_heard_name_leaves_nothing_more_to_mask() -> None:
     heard = words("hej jag heter Anna Svensson och ringer", 0.0, p=0.95)
     assert caller_introduction_spans(rec(heard), customer_channel=1, language="sv") == []

@@ -534,6 +534,7 @@ def caller_introduction_spans(
     *,
     customer_channel: int,
     language: str,
+    found: Sequence[TimeSpan] = (),
     within_s: float = 15.0,
     trust: float = 0.7,
     name_s: float = 1.5,
@@ -542,13 +543,23 @@ def caller_introduction_spans(
     (heard as itself, by sound, or run together: "Mittarm är …"), the words the model was unsure
     of in the time a full name takes are masked, up to the first word it was sure of. A name it
     was sure of is the detectors' to find; this is for the name it could not make out, or the
-    surname after a first name it did (fail closed)."""
+    surname after a first name it did (fail closed). Cues after a name already found in the
+    turn are the call going on ("… jag är kund sedan länge")."""
     cues = SELF_INTRODUCTION.get(language.split("-")[0], SELF_INTRODUCTION["sv"])
     opening = next((t for t in turns(customer) if t.start <= within_s and t.words), None)
     if opening is None:
         return []
     words = opening.words
+    named = [
+        s.end
+        for s in found
+        if s.channel == customer_channel
+        and s.entity_type == "PERSON"
+        and opening.start <= s.start < opening.end
+    ]
     for i in range(len(words)):
+        if named and words[i].start >= min(named):
+            break  # the caller has already said a name: a later "jag är …" goes on with the call
         for cue in cues:
             taken = _cue_at(words, i, cue)
             if taken:
@@ -722,8 +733,11 @@ def _unsure_after(
     return unsure
 
 
-def _span(channel: int, words: Sequence[Word], source: str) -> TimeSpan:
-    return TimeSpan(channel, words[0].start, words[-1].end, "PERSON", 0.6, source)
+def _span(channel: int, words: Sequence[Word], source: str, slack_s: float = 0.15) -> TimeSpan:
+    """A name guessed from misheard words: their times are as unsure as the words, so the span
+    reaches `slack_s` further each way than they do (decision padding comes on top)."""
+    start = max(0.0, words[0].start - slack_s)
+    return TimeSpan(channel, start, words[-1].end + slack_s, "PERSON", 0.6, source)
 
 
 def acknowledgement_spans(
@@ -794,7 +808,7 @@ def vocative_spans(
     within_s: float = 1.2,
 ) -> list[TimeSpan]:
     """A name in direct address, set off by commas: "ok, Märta, …", "ha en fin dag, Kent." After
-    a thanks or greeting word that ends with a comma, up to three words the model was unsure of
+    a thanks or greeting word that ends with a comma, up to two words the model was unsure of
     that close the clause are masked (a name, however misheard)."""
     rules = RULES.get(language.split("-")[0], SwedishDialogue)
     words = recognition.words
@@ -802,7 +816,7 @@ def vocative_spans(
     for i, w in enumerate(words[:-1]):
         if not w.text.endswith(",") or not _sounds_like(normalise(w.text), rules.vocative, 0.75):
             continue
-        name = _unsure_after(words, i + 1, within_s, trust, frozenset())
+        name = _unsure_after(words, i + 1, within_s, trust, frozenset(), most=2)
         for j, n in enumerate(name):  # "ok, Märta du …": the pronoun starts the sentence
             if j and normalise(n.text) in rules.lead_in:
                 name = name[:j]

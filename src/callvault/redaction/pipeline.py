@@ -299,6 +299,7 @@ def detect(
             roles["customer"].recognition,
             customer_channel=roles["customer"].channel,
             language=meta.language,
+            found=spans,
         )
     return spans
 
