@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 
@@ -10,8 +12,10 @@ from callvault.redaction.audio import Audio
 from callvault.redaction.masking import mask_audio
 from callvault.redaction.pipeline import (
     CallMetadata,
+    ChannelTranscript,
     Mark,
     RedactionOptions,
+    detect,
     pad_within_heard_words,
     redact_call,
     unheard_spans,
@@ -146,3 +150,65 @@ def test_number_spans_grow_over_unsure_neighbours(
     span = TimeSpan(1, 3.0, 3.35, "NUMBER", 0.6, "test")
     grown = widen_over_unsure_words([span], ws, max_gap_s=1.0)
     assert ((grown[0].start, grown[0].end) if grown else None) == expected
+
+
+VOCABULARY = [
+    "hej",
+    "det",
+    "är",
+    "jag",
+    "heter",
+    "mitt",
+    "namn",
+    "min",
+    "son",
+    "sambo",
+    "tack",
+    "ok",
+    "okej",
+    "stämmer",
+    "ditt",
+    "nummer",
+    "personnummer",
+    "adress",
+    "e-post",
+    "vad",
+    "heter",
+    "du",
+    "noll",
+    "sju",
+    "fem",
+    "tjugo",
+    "Anna",
+    "Svensson",
+    "Qwrr",
+    "zzt",
+    ",",
+    ".",
+    "?",
+]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_detection_never_fails_and_keeps_spans_inside_the_call(seed: int) -> None:
+    """Whatever the recogniser makes of a call (random words, times, confidences, punctuation),
+    every rule returns well-formed spans on the right channels and inside the speech."""
+    rng = random.Random(seed)  # noqa: S311  (test data, not secrets)
+
+    def channel() -> Recognition:
+        t, heard = 0.0, []
+        for _ in range(rng.randint(0, 60)):
+            t += rng.choice([0.05, 0.1, 0.5, 1.2, 2.5])
+            text = rng.choice(VOCABULARY) + rng.choice(["", "", ",", ".", "?"])
+            length = rng.uniform(0.1, 0.6)
+            heard.append(Word(text, t, t + length, rng.random()))
+            t += length
+        speech = tuple((w.start - 0.1, w.end + 0.1) for w in heard if rng.random() < 0.8)
+        return Recognition(tuple(heard), speech + ((t + 1.0, t + 3.0),))
+
+    heard = [ChannelTranscript(0, "agent", channel()), ChannelTranscript(1, "customer", channel())]
+    spans = detect(heard, META, RedactionOptions())
+    end = max([0.0] + [b for ct in heard for _, b in ct.recognition.speech])
+    for span in spans:
+        assert span.channel in (0, 1)
+        assert 0.0 <= span.start <= span.end <= end + 1.0
