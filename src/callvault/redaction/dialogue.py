@@ -295,6 +295,21 @@ class EnglishDialogue(DialogueRules):
 RULES: dict[str, type[DialogueRules]] = {"sv": SwedishDialogue, "en": EnglishDialogue}
 
 
+def rules_for(language: str) -> type[DialogueRules]:
+    """The dialogue rules for a language tag ("sv", "sv-SE"); Swedish when there are none."""
+    return RULES.get(language.split("-")[0], SwedishDialogue)
+
+
+def _names_among(found: Sequence[TimeSpan], channel: int, words: Sequence[Word]) -> bool:
+    """Whether a PERSON span already found on the channel overlaps any of these words."""
+    return any(
+        s.channel == channel
+        and s.entity_type == "PERSON"
+        and any(w.start < s.end and w.end > s.start for w in words)
+        for s in found
+    )
+
+
 def requests(agent_turns: Sequence[Turn], rules: type[DialogueRules]) -> list[Request]:
     """Agent turns that ask for an identifier, by phrase, by a word that sounds like a request
     word, or by a question mark followed by an answer the recogniser was unsure of."""
@@ -364,7 +379,7 @@ def answer_spans(
     too, because a misheard question looks like anything: their answers keep every word the
     model was sure of at either edge, and the unsure middle is masked.
     """
-    rules = RULES.get(language.split("-")[0], SwedishDialogue)
+    rules = rules_for(language)
     agent_turns = turns(agent)
     customer_turns = turns(customer)
     spans = []
@@ -490,20 +505,13 @@ def introduction_spans(
     confidently recognised is masked: the name is most likely among the words the model
     could not make sense of.
     """
-    rules = RULES.get(language.split("-")[0], SwedishDialogue)
+    rules = rules_for(language)
     opening = next((t for t in turns(agent) if t.start <= within_s and t.words), None)
     if opening is None:
         return []
     # A name "found" only in words the model barely believed (a prompt echo) does not count.
     believed = [w for w in opening.words if w.probability >= 0.2]
-    named = any(
-        s.channel == agent_channel
-        and s.entity_type == "PERSON"
-        and any(w.start < s.end and w.end > s.start for w in believed)
-        for s in found
-        if s.start < opening.end and s.end > opening.start
-    )
-    if named:
+    if _names_among(found, agent_channel, believed):
         return []
     greeting = rules.greeting | {normalise(p) for o in organisation for p in o.split()}
     return [
@@ -756,7 +764,7 @@ def acknowledgement_spans(
     agent's next turn the words the model was unsure of right after the acknowledgement (or at
     the turn's start, if none was heard) are masked, unless a name was found there. An
     acknowledgement that ends a sentence ("Tack.") is followed by no name."""
-    rules = RULES.get(language.split("-")[0], SwedishDialogue)
+    rules = rules_for(language)
     agent_turns = turns(agent)
     customer_turns = turns(customer)
     spans = []
@@ -767,12 +775,7 @@ def acknowledgement_spans(
         ):
             continue  # no answer between the request and the agent's next turn
         head = [w for w in reply.words if w.start < reply.start + within_s]
-        if any(
-            s.channel == agent_channel
-            and s.entity_type == "PERSON"
-            and any(w.start < s.end and w.end > s.start for w in head)
-            for s in found
-        ):
+        if _names_among(found, agent_channel, head):
             continue
         i = 0
         while i < len(head) and _sounds_like(normalise(head[i].text), rules.closing, 0.75):
@@ -791,11 +794,7 @@ def acknowledgement_spans(
             if _ends_clause(w):
                 break
         if unsure:
-            spans.append(
-                TimeSpan(
-                    agent_channel, unsure[0].start, unsure[-1].end, "PERSON", 0.6, "acknowledgement"
-                )
-            )
+            spans.append(_span(agent_channel, unsure, "acknowledgement", slack_s=0.0))
     return spans
 
 
@@ -810,7 +809,7 @@ def vocative_spans(
     """A name in direct address, set off by commas: "ok, Märta, …", "ha en fin dag, Kent." After
     a thanks or greeting word that ends with a comma, up to two words the model was unsure of
     that close the clause are masked (a name, however misheard)."""
-    rules = RULES.get(language.split("-")[0], SwedishDialogue)
+    rules = rules_for(language)
     words = recognition.words
     spans = []
     for i, w in enumerate(words[:-1]):
@@ -844,7 +843,7 @@ def readback_spans(
     """The agent reads an identifier back for the caller to confirm ("stämmer det att ditt
     nummer är …", "… stämmer det?"): the unsure stretches of an agent turn that asks for a
     confirmation are masked, as in an answer."""
-    rules = RULES.get(language.split("-")[0], SwedishDialogue)
+    rules = rules_for(language)
     spans = []
     for turn in turns(agent):
         if turn.end - turn.start < min_s or not any(
