@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from callvault.redaction.asr import Recognition, Word
 from callvault.redaction.dialogue import (
+    Turn,
     acknowledgement_spans,
     answer_spans,
     caller_introduction_spans,
     introduction_spans,
     readback_spans,
     relation_spans,
+    turns,
     vocative_spans,
 )
 from callvault.redaction.spans import TimeSpan
@@ -297,3 +301,39 @@ def test_no_thanks_is_masked_when_the_caller_did_not_answer() -> None:
     agent = OPENING + words("vilket telefonnummer har du", 4.0) + words("tack Qwrr", 6.0, p=0.3)
     spans = acknowledgement_spans(rec(agent), rec([]), agent_channel=0, language="sv", found=[])
     assert spans == []
+
+
+def reference_turns(recognition: Recognition, max_gap_s: float = 0.8) -> list[Turn]:
+    """The plain quadratic definition that `turns` computes by bisection."""
+    regions: list[list[float]] = []
+    for start, end in sorted(recognition.speech):
+        if regions and start - regions[-1][1] <= max_gap_s:
+            regions[-1][1] = max(regions[-1][1], end)
+        else:
+            regions.append([start, end])
+    for w in recognition.words:
+        if not any(s - 0.3 <= w.start <= e + 0.3 for s, e in regions):
+            regions.append([w.start, w.end])
+    regions.sort()
+    return [
+        Turn(
+            s, e, tuple(w for w in recognition.words if s - 0.3 <= (w.start + w.end) / 2 <= e + 0.3)
+        )
+        for s, e in regions
+    ]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_turns_match_their_plain_definition(seed: int) -> None:
+    rng = random.Random(seed)  # noqa: S311  (test data, not secrets)
+    t, heard, speech = 0.0, [], []
+    for _ in range(rng.randint(0, 40)):
+        t += rng.choice([0.05, 0.3, 0.7, 0.9, 2.0])
+        length = rng.uniform(0.1, 0.8)
+        heard.append(Word("ord", t, t + length, 0.5))
+        if rng.random() < 0.7:
+            speech.append((t - rng.uniform(0, 0.4), t + length + rng.uniform(-0.2, 0.4)))
+        t += length
+    recognition = Recognition(tuple(heard), tuple(speech))
+    for gap in (0.3, 0.8):
+        assert turns(recognition, gap) == reference_turns(recognition, gap)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -242,8 +243,13 @@ def unheard_spans(
     whole region with no words (from `min_s`), or a stretch of a region with words around it
     that no word covers (from `gap_s`: a run of speech the model skipped)."""
     spans = []
+    timed = sorted((w.start, w.end) for w in rec.words)
+    starts = [a for a, _ in timed]
+    longest = max((b - a for a, b in timed), default=0.0)
     for start, end in rec.speech:
-        inside = sorted((w.start, w.end) for w in rec.words if w.end > start and w.start < end)
+        # the words that overlap the region, found by bisection (long calls have many of both)
+        lo, hi = bisect_left(starts, start - longest), bisect_left(starts, end)
+        inside = [(a, b) for a, b in timed[lo:hi] if b > start]
         if not inside:
             if end - start >= min_s:
                 spans.append(TimeSpan(channel, start, end, "UNHEARD", 0.6, "unheard"))
