@@ -17,7 +17,7 @@ import random
 import statistics
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from benchmarks.common import print_table
+from benchmarks.common import print_table, throwaway_database
 from callvault.access import service
 from callvault.access.models import AccessGrant, AccessGrantRecording
 from callvault.accounts import passwords
@@ -47,19 +47,6 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
     return ordered[index]
-
-
-def throwaway_database(admin_url: str) -> Iterator[str]:
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"callvault_bench_access_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def seed_policy_and_people(session: Session) -> tuple[PolicyVersion, Account, Account]:
@@ -395,9 +382,7 @@ def main() -> None:
     configure_logging("WARNING")
     results: dict[str, object] = {"rows": args.rows}
 
-    gen = throwaway_database(args.url)
-    url = next(gen)
-    try:
+    with throwaway_database(args.url, "access") as url:
         engine = make_engine(url)
         load_models().create_all(engine)
         sessions = make_sessionmaker(engine)
@@ -487,9 +472,6 @@ def main() -> None:
             "p99_ms": percentile(http_ms, 99),
         }
         engine.dispose()
-    finally:
-        for _ in gen:
-            pass
 
     stored = passwords.hash_password(BENCH_PASSWORD)
     verify_ms = measure(lambda: passwords.verify_password(stored, BENCH_PASSWORD), 50)

@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from benchmarks.common import throwaway_database
 from callvault.audit.chain import GENESIS_HASH, canonical_entry, canonical_text, link_hash
 from callvault.audit.checkpoints import create_checkpoint
 from callvault.audit.models import AuditCheckpoint, AuditEntry, AuditHead
@@ -50,19 +51,13 @@ def scratch_engine(backend: str, workdir: Path) -> Iterator[Engine]:
         finally:
             engine.dispose()
         return
-    admin = make_engine(os.environ["CALLVAULT_TEST_PG"], isolation_level="AUTOCOMMIT")
-    name = f"callvault_audit_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False))
-    try:
-        Base.metadata.create_all(engine, tables=TABLES)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with throwaway_database(os.environ["CALLVAULT_TEST_PG"], "audit") as url:
+        engine = make_engine(url)
+        try:
+            Base.metadata.create_all(engine, tables=TABLES)
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def measure_appends(runtime: Runtime, n: int, per_transaction: int) -> float:

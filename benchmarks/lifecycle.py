@@ -29,9 +29,7 @@ import shutil
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from hashlib import sha256
@@ -40,6 +38,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from benchmarks.common import throwaway_database
 from callvault.clock import FixedClock
 from callvault.config import Settings
 from callvault.db import load_models, make_engine, make_sessionmaker, transaction
@@ -50,20 +49,6 @@ from callvault.runtime import Runtime
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 CALLERS_PER_RECORDING = 4  # on average each caller has this many recordings
 BIG_TABLES = ("recordings", "consent_evidence", "vault_artifacts")
-
-
-@contextmanager
-def fresh_database(admin_url: str, label: str) -> Iterator[str]:
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"callvault_bench_{label}_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def build_runtime(url: str, data_dir: Path) -> Runtime:
@@ -368,8 +353,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="callvault-bench-"))
     try:
         with (
-            fresh_database(args.admin_url, "small") as small_url,
-            fresh_database(args.admin_url, "large") as large_url,
+            throwaway_database(args.admin_url, "small") as small_url,
+            throwaway_database(args.admin_url, "large") as large_url,
         ):
             stores: list[Store] = []
             for label, url, total in (

@@ -21,8 +21,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,12 +31,12 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
-from benchmarks.common import print_table
+from benchmarks.common import print_table, throwaway_database
 from callvault.accounts import service as accounts
 from callvault.accounts.auth import Principal
 from callvault.app import create_app
 from callvault.config import Settings
-from callvault.db import load_models, make_engine, transaction
+from callvault.db import load_models, transaction
 from callvault.parts import part_modules
 from callvault.runtime import Runtime, set_runtime
 
@@ -48,20 +47,6 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
     return ordered[index]
-
-
-@contextmanager
-def throwaway_database(admin_url: str) -> Iterator[str]:
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"callvault_bench_web_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 SEED_RECORDINGS = """
@@ -215,7 +200,7 @@ def main() -> None:
     if not admin_url:
         raise SystemExit("set CALLVAULT_TEST_PG=postgresql://postgres@127.0.0.1:5432/test")
 
-    with throwaway_database(admin_url) as url, tempfile.TemporaryDirectory() as data:
+    with throwaway_database(admin_url, "web") as url, tempfile.TemporaryDirectory() as data:
         settings = Settings(
             env="test", data_dir=Path(data), database_url=url,
             secret_key=SecretStr(secrets.token_urlsafe(48)), embedded_worker=False,

@@ -36,6 +36,8 @@ from pathlib import Path
 import httpx
 from twilio.request_validator import RequestValidator
 
+from benchmarks.common import throwaway_database
+
 TOKEN = "bench-auth-token-" + "5" * 16
 ACCOUNT = "AC" + "b" * 32
 TARGET_P99_MS = 50.0
@@ -184,38 +186,27 @@ def wait_for(port: int, process: subprocess.Popen[bytes], seconds: float = 60) -
     raise SystemExit("the server did not start")
 
 
-def scratch_database(backend: str, workdir: Path) -> tuple[str, str | None]:
+@contextmanager
+def scratch_database(backend: str, workdir: Path) -> Iterator[str]:
+    """A database URL for the server: a SQLite file in `workdir`, or a throwaway PostgreSQL one."""
     if backend == "sqlite":
-        return f"sqlite:///{workdir / 'bench.db'}", None
-    from callvault.db import make_engine
-
+        yield f"sqlite:///{workdir / 'bench.db'}"
+        return
     admin_url = os.environ.get("CALLVAULT_TEST_PG")
     if not admin_url:
         raise SystemExit("--backend postgresql needs CALLVAULT_TEST_PG")
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"callvault_webhook_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    admin.dispose()
-    return url.replace("postgresql+psycopg://", "postgresql://"), name
-
-
-def drop_database(name: str) -> None:
-    from callvault.db import make_engine
-
-    admin = make_engine(os.environ["CALLVAULT_TEST_PG"], isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with throwaway_database(admin_url, "webhooks") as url:
+        yield url.replace("postgresql+psycopg://", "postgresql://")
 
 
 @contextmanager
 def webhook_server(backend: str = "sqlite", *, verbose: bool = False) -> Iterator[str]:
     """callvault under uvicorn in its own process on a scratch database; yields its base URL."""
-    with tempfile.TemporaryDirectory(prefix="callvault-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="callvault-bench-") as tmp,
+        scratch_database(backend, Path(tmp)) as database_url,
+    ):
         workdir = Path(tmp)
-        database_url, pg_name = scratch_database(backend, workdir)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = {
@@ -245,8 +236,6 @@ def webhook_server(backend: str = "sqlite", *, verbose: bool = False) -> Iterato
         finally:
             server.terminate()
             server.wait(timeout=30)
-            if pg_name:
-                drop_database(pg_name)
 
 
 def main() -> None:
