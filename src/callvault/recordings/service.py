@@ -33,6 +33,8 @@ log = structlog.get_logger(__name__)
 
 CONSENT_DIGIT = "1"
 CONSENT_SKEW = timedelta(minutes=2)  # consent comes before the recording; allow clock skew
+# Consent is given in the call (the prompt before the agent answers), not on some earlier day.
+CONSENT_LEAD = timedelta(minutes=10)
 FUTURE_SKEW = timedelta(minutes=5)
 CHANNEL_LAYOUTS = {1: ["mixed"], 2: ["agent", "customer"]}
 _TEXT_ID = re.compile(r"^[\w.:@/+-]{1,128}$")
@@ -173,6 +175,11 @@ def _ingest(
         raise ConsentMissing("no consent: the caller must have pressed 1")
     if consent.at > meta.started_at + CONSENT_SKEW:
         raise ConsentMissing("consent was given after the recording started")
+    if consent.at < meta.started_at - CONSENT_LEAD:
+        raise ConsentMissing(
+            "consent was given more than 10 minutes before the call started: "
+            "consent must be given in the call itself"
+        )
     if meta.started_at > now + FUTURE_SKEW:
         raise InvalidInput("started_at is in the future")
     caller = normalise_e164(meta.from_) if meta.from_ else None
