@@ -22,6 +22,7 @@ from callvault.errors import (
     InvalidInput,
     RetentionExpired,
     TooLarge,
+    UnsupportedSampleRate,
 )
 from callvault.recordings.models import Recording, RecordingState
 from callvault.recordings.service import (
@@ -221,6 +222,14 @@ REFUSALS: list[tuple[str, Any, dict[str, Any], Any, type[CallvaultError]]] = [
     ("truncated-opus", lambda: encode(tone(2.0), "OGG", "OPUS")[:-200], {}, None, InvalidAudio),
     ("aiff-not-accepted", _aiff, {}, None, InvalidAudio),
     ("three-channels", _three_channels, {}, None, InvalidAudio),
+    (
+        "flac-at-655350-hz",
+        lambda: encode(np.zeros((65535, 2)), "FLAC", rate=655350),
+        {},
+        None,
+        UnsupportedSampleRate,
+    ),
+    ("wav-at-96-khz", lambda: wav(0.5, rate=96000), {}, None, UnsupportedSampleRate),
     ("over-size", lambda: wav(2.0), {}, _too_large, TooLarge),
     ("over-duration", lambda: wav(2.0), {}, _too_long, TooLarge),
     (
@@ -269,6 +278,12 @@ def test_refusals_leave_no_row_no_blob_and_no_key(
         sa.select(AuditEntry).where(AuditEntry.action == "recording.ingest")
     ).all()
     assert [(e.outcome, e.reason) for e in refused] == [("refused", error.code)]
+
+
+def test_audio_at_48_khz_is_accepted(
+    session: Session, ingest_runtime: Runtime, started: datetime
+) -> None:
+    assert _ingest(session, ingest_runtime, wav(0.5, rate=48000), started).created
 
 
 def test_consent_given_in_the_call_up_to_10_minutes_before_it_started_is_accepted(
