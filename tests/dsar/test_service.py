@@ -26,7 +26,7 @@ from callvault.dsar.service import (
     one_month_after,
     open_bundle,
     open_request,
-    purge_delivered_bundles,
+    purge_expired_bundles,
 )
 from callvault.errors import Conflict, InvalidInput, NotFound
 from callvault.runtime import Runtime
@@ -278,7 +278,7 @@ def test_bundle_is_shredded_thirty_days_after_delivery(
     blob = session.scalar(sa.select(Artifact.blob_name).where(Artifact.owner_id == request.id))
     clock.advance(days=30, seconds=offset_s)
 
-    assert purge_delivered_bundles(vault_runtime) == int(purged)
+    assert purge_expired_bundles(vault_runtime) == int(purged)
 
     session.expire_all()
     assert has_artifact(session, request.id, BUNDLE_KIND) is not purged

@@ -22,6 +22,7 @@ from callvault.errors import (
     InvalidInput,
     RetentionExpired,
     TooLarge,
+    UnsupportedSampleRate,
 )
 from callvault.recordings.models import Recording, RecordingState
 from callvault.recordings.service import (
@@ -198,6 +199,20 @@ REFUSALS: list[tuple[str, Any, dict[str, Any], Any, type[CallvaultError]]] = [
         None,
         ConsentMissing,
     ),
+    (
+        "consent-80-days-before",
+        wav,
+        {"consent": {"digit": "1", "prompt_version": "v1", "at": "2025-12-12T08:00:00+00:00"}},
+        None,
+        ConsentMissing,
+    ),
+    (
+        "consent-over-10-minutes-before",
+        wav,
+        {"consent": {"digit": "1", "prompt_version": "v1", "at": "2026-03-02T07:49:59+00:00"}},
+        None,
+        ConsentMissing,
+    ),
     ("not-audio", lambda: b"%PDF-1.4 definitely not audio" * 100, {}, None, InvalidAudio),
     ("empty", lambda: b"", {}, None, InvalidAudio),
     ("header-only", lambda: wav()[:44], {}, None, InvalidAudio),
@@ -207,6 +222,14 @@ REFUSALS: list[tuple[str, Any, dict[str, Any], Any, type[CallvaultError]]] = [
     ("truncated-opus", lambda: encode(tone(2.0), "OGG", "OPUS")[:-200], {}, None, InvalidAudio),
     ("aiff-not-accepted", _aiff, {}, None, InvalidAudio),
     ("three-channels", _three_channels, {}, None, InvalidAudio),
+    (
+        "flac-at-655350-hz",
+        lambda: encode(np.zeros((65535, 2)), "FLAC", rate=655350),
+        {},
+        None,
+        UnsupportedSampleRate,
+    ),
+    ("wav-at-96-khz", lambda: wav(0.5, rate=96000), {}, None, UnsupportedSampleRate),
     ("over-size", lambda: wav(2.0), {}, _too_large, TooLarge),
     ("over-duration", lambda: wav(2.0), {}, _too_long, TooLarge),
     (
@@ -255,6 +278,40 @@ def test_refusals_leave_no_row_no_blob_and_no_key(
         sa.select(AuditEntry).where(AuditEntry.action == "recording.ingest")
     ).all()
     assert [(e.outcome, e.reason) for e in refused] == [("refused", error.code)]
+
+
+def test_audio_at_48_khz_is_accepted(
+    session: Session, ingest_runtime: Runtime, started: datetime
+) -> None:
+    assert _ingest(session, ingest_runtime, wav(0.5, rate=48000), started).created
+
+
+def test_consent_given_in_the_call_up_to_10_minutes_before_it_started_is_accepted(
+    session: Session, ingest_runtime: Runtime, started: datetime
+) -> None:
+    at = (started - timedelta(minutes=10)).isoformat()
+    result = _ingest(
+        session,
+        ingest_runtime,
+        wav(),
+        started,
+        consent={"digit": "1", "prompt_version": "v1", "at": at},
+    )
+    assert result.created
+
+
+def test_consent_from_before_the_call_is_refused_with_a_clear_message(
+    session: Session, ingest_runtime: Runtime, started: datetime
+) -> None:
+    at = (started - timedelta(days=80)).isoformat()
+    with pytest.raises(ConsentMissing, match="more than 10 minutes before the call started"):
+        _ingest(
+            session,
+            ingest_runtime,
+            wav(),
+            started,
+            consent={"digit": "1", "prompt_version": "v1", "at": at},
+        )
 
 
 def test_the_same_call_sent_again_returns_the_existing_recording(

@@ -138,6 +138,7 @@ def _claim(session: Session, condition: sa.ColumnElement[bool], limit: int | Non
                 Recording.expires_at,
                 Recording.call_id,
                 Recording.consent_evidence_id,
+                Recording.caller_number_hash,
             )
             .execution_options(synchronize_session=False)
         )
@@ -157,8 +158,10 @@ def begin_deletion(
 ) -> Begun:
     """Phase 1 for live recordings matching `condition`, inside the caller's transaction.
 
-    Their keys are destroyed in this same transaction.
+    Their keys are destroyed in this same transaction, and so are those of any DSAR bundle of
+    their callers: a bundle holds copies of the recordings.
     """
+    from callvault.dsar.service import BundleDeletion, shred_bundles_of_callers
     from callvault.vault import service as vault
     from callvault.vault.models import Artifact
 
@@ -174,6 +177,16 @@ def begin_deletion(
     evidence_ids = [row.consent_evidence_id for row in rows if row.consent_evidence_id]
     call_ids = [row.call_id for row in rows]
     evidence_deleted = _delete_consent_evidence(session, evidence_ids, call_ids)
+    shred_bundles_of_callers(
+        session,
+        runtime,
+        [row.caller_number_hash for row in rows],
+        reason=(
+            BundleDeletion.WITHDRAWAL
+            if reason is DeletionReason.WITHDRAWAL
+            else BundleDeletion.RETENTION
+        ),
+    )
     session.execute(
         sa.update(Recording)
         .where(Recording.id.in_(ids))

@@ -258,7 +258,7 @@ def _start(
     state = TelephonyCall(
         call_key=call_key(runtime, call.call_sid),
         line=line,
-        called_number=(call.called or "")[:64] or None,
+        called_number=(call.called or "")[:255] or None,  # the columns hold 255
         language=language,
         policy_version_id=version.id,
         prompt_audio_id=audio.id if audio else None,

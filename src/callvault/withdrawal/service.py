@@ -76,6 +76,7 @@ def withdraw(
     only that call: consent is withdrawn by a person, not by a call.
     """
     from callvault.audit.service import record
+    from callvault.dsar.service import BundleDeletion, shred_bundles_of_callers
     from callvault.retention.tasks import finish_recording_deletions
     from callvault.vault.fields import phone_lookup_hash
     from callvault.worker.queue import enqueue_after_commit
@@ -117,6 +118,9 @@ def withdraw(
         withdrawal_id=withdrawal.id,
     )
     evidence = _delete_remaining_consent_evidence(session, number_hash)
+    if number_hash is not None:
+        # A bundle holds the consent evidence even of a caller with no recording left.
+        shred_bundles_of_callers(session, runtime, [number_hash], reason=BundleDeletion.WITHDRAWAL)
     withdrawal.recordings_deleted = len(begun.recording_ids)
     record(
         session,
