@@ -114,3 +114,71 @@ def questions(form: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 __all__ = ["principal_of", "Session"]
+
+
+MakeEvaluation = Callable[..., Any]
+
+
+@pytest.fixture
+def form_version(session: Session, runtime: Runtime, qa: Account) -> Any:
+    """FORM, created and published through the service."""
+    from callvault.quality import forms
+
+    principal = principal_of(qa)
+    version = forms.create_form(
+        session, runtime, principal, forms.FormSpec.model_validate(FORM), source="test"
+    )
+    forms.publish_form(session, runtime, principal, version.form_id, source="test")
+    return version
+
+
+def answers_for(version: Any, critical: str = "yes", tone: int = 4) -> list[Any]:
+    from callvault.quality import forms, service
+
+    qs = forms.questions_of(version)
+    return [
+        service.AnswerIn(str(qs[0].id), "yes"),
+        service.AnswerIn(str(qs[1].id), tone),
+        service.AnswerIn(str(qs[2].id), critical),
+        service.AnswerIn(str(qs[3].id), qs[3].options[1]["id"]),
+    ]
+
+
+@pytest.fixture
+def make_evaluation(session: Session, runtime: Runtime, form_version: Any) -> MakeEvaluation:
+    """An evaluation by `evaluator` of `recording`, submitted unless told otherwise."""
+    from callvault.quality import service
+
+    def make(
+        evaluator: Account,
+        recording: Any,
+        *,
+        submit: bool = True,
+        critical: str = "yes",
+        tone: int = 4,
+        comment: str | None = "Tydlig hälsning.",
+    ) -> Any:
+        principal = principal_of(evaluator)
+        evaluation = service.create_evaluation(
+            session,
+            runtime,
+            principal,
+            recording_id=recording.id,
+            form_id=form_version.form_id,
+            reason=REASON,
+            source="test",
+        )
+        service.save_draft(
+            session,
+            runtime,
+            principal,
+            evaluation.id,
+            answers=answers_for(form_version, critical, tone),
+            comments=[service.CommentIn(5.0, comment)] if comment else [],
+            source="test",
+        )
+        if submit:
+            service.submit(session, runtime, principal, evaluation.id, source="test")
+        return evaluation
+
+    return make
