@@ -133,6 +133,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/qa/evaluations/{evaluation_id}/acknowledge"): frozenset({AGENT}),
     ("POST", "/api/v1/qa/evaluations/{evaluation_id}/dispute"): frozenset({AGENT}),
     ("POST", "/api/v1/qa/evaluations/{evaluation_id}/dispute/answer"): frozenset({QA}),
+    ("GET", "/api/v1/qa/reports"): frozenset({QA, AGENT}),
     # web pages
     ("POST", "/logout"): PEOPLE,
     ("GET", "/account"): PEOPLE,

@@ -14,8 +14,12 @@ from tests.quality.conftest import ClientFor, MakeEvaluation
 
 
 def test_an_agent_sees_acknowledges_and_disputes_their_own(
-    qa: Account, make_account: MakeAccount, make_grant: MakeGrant,
-    make_recording: MakeRecording, make_evaluation: MakeEvaluation, client_for: ClientFor,
+    qa: Account,
+    make_account: MakeAccount,
+    make_grant: MakeGrant,
+    make_recording: MakeRecording,
+    make_evaluation: MakeEvaluation,
+    client_for: ClientFor,
     session: Session,
 ) -> None:
     agent = make_account(Role.AGENT)
@@ -38,25 +42,39 @@ def test_an_agent_sees_acknowledges_and_disputes_their_own(
         assert item["form"]["sections"]
     ack = client.post(f"/api/v1/qa/evaluations/{first.id}/acknowledge")
     assert ack.status_code == 200 and ack.json()["acknowledged_at"]
-    refused = client.post(f"/api/v1/qa/evaluations/{second.id}/dispute",
-                          json={"comment": "Kunden Kalle Andersson bad om det"})
+    refused = client.post(
+        f"/api/v1/qa/evaluations/{second.id}/dispute",
+        json={"comment": "Kunden Kalle Andersson bad om det"},
+    )
     assert refused.status_code == 422 and "a name" in refused.json()["message"]
     assert "Kalle" not in refused.text
-    disputed = client.post(f"/api/v1/qa/evaluations/{second.id}/dispute",
-                           json={"comment": "Identiteten kontrollerades i början av samtalet."})
+    disputed = client.post(
+        f"/api/v1/qa/evaluations/{second.id}/dispute",
+        json={"comment": "Identiteten kontrollerades i början av samtalet."},
+    )
     assert disputed.status_code == 200
     assert client.post(f"/api/v1/qa/evaluations/{second.id}/acknowledge").status_code == 409
-    assert client.post(f"/api/v1/qa/evaluations/{first.id}/dispute",
-                       json={"comment": "Jag håller inte med."}).status_code == 409
+    assert (
+        client.post(
+            f"/api/v1/qa/evaluations/{first.id}/dispute", json={"comment": "Jag håller inte med."}
+        ).status_code
+        == 409
+    )
 
     evaluator = client_for(qa)
     seen = evaluator.get(f"/api/v1/qa/evaluations/{second.id}").json()
     assert seen["dispute"]["comment"].startswith("Identiteten")
-    answered = evaluator.post(f"/api/v1/qa/evaluations/{second.id}/dispute/answer",
-                              json={"answer": "Du har rätt, vi tittar på det igen."})
+    answered = evaluator.post(
+        f"/api/v1/qa/evaluations/{second.id}/dispute/answer",
+        json={"answer": "Du har rätt, vi tittar på det igen."},
+    )
     assert answered.status_code == 200
-    assert evaluator.post(f"/api/v1/qa/evaluations/{second.id}/dispute/answer",
-                          json={"answer": "Igen."}).status_code == 409
+    assert (
+        evaluator.post(
+            f"/api/v1/qa/evaluations/{second.id}/dispute/answer", json={"answer": "Igen."}
+        ).status_code
+        == 409
+    )
     after = client.get(f"/api/v1/qa/evaluations/{second.id}").json()
     assert after["dispute"]["answer"].startswith("Du har rätt")
 
@@ -64,8 +82,7 @@ def test_an_agent_sees_acknowledges_and_disputes_their_own(
     assert stranger.get(f"/api/v1/qa/evaluations/{first.id}").status_code == 404
     assert stranger.post(f"/api/v1/qa/evaluations/{first.id}/acknowledge").status_code == 404
     actions = set(session.scalars(sa.select(AuditEntry.action)))
-    assert {"qa.evaluation.acknowledge", "qa.evaluation.dispute",
-            "qa.evaluation.answer"} <= actions
+    assert {"qa.evaluation.acknowledge", "qa.evaluation.dispute", "qa.evaluation.answer"} <= actions
 
 
 def test_an_agent_cannot_evaluate_or_reach_recordings(

@@ -7,9 +7,10 @@ only through live QA grants (`quality.coverage`), with the same 404 as everywher
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,7 +18,7 @@ from callvault.accounts.auth import Principal, client_address, require_roles
 from callvault.accounts.roles import Role
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import NotFound
-from callvault.quality import feedback, forms, service
+from callvault.quality import feedback, forms, reports, service
 
 router = APIRouter(prefix="/api/v1/qa", tags=["quality"])
 
@@ -316,3 +317,48 @@ def answer_dispute(
         source=client_address(request),
     )
     return _json(service.evaluation_out(session, evaluation))
+
+
+# --- reports -----------------------------------------------------------------------------------
+
+
+@router.get("/reports")
+def get_report(
+    principal: QaOrAgent,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    team: Annotated[str | None, Query(max_length=128)] = None,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Response:
+    """Averages, counts and fail rates by week, team, agent, form and question, as far as your
+    grants reach (an agent: their own). `format=csv` for the same as CSV."""
+    now = runtime.clock.now()
+    start, end = reports.period(from_, to, now)
+    report = reports.team_report(
+        session,
+        reports.windows_for(session, principal, now),
+        team=team,
+        start=start,
+        end=end,
+        language=principal.language,
+    )
+    from callvault.audit.service import record
+
+    record(
+        session,
+        actor=principal.actor,
+        action="qa.report.view",
+        object_type="qa_report",
+        source=client_address(request),
+        details={"weeks": len(report["weeks"]), "agents": len(report["by_agent"])},
+    )
+    if format == "csv":
+        return Response(
+            reports.report_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={**NO_STORE, "Content-Disposition": 'attachment; filename="qa-report.csv"'},
+        )
+    return _json(report)
