@@ -134,6 +134,9 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/qa/evaluations/{evaluation_id}/dispute"): frozenset({AGENT}),
     ("POST", "/api/v1/qa/evaluations/{evaluation_id}/dispute/answer"): frozenset({QA}),
     ("GET", "/api/v1/qa/reports"): frozenset({QA, AGENT}),
+    ("POST", "/api/v1/qa/samples"): frozenset({QA}),
+    ("GET", "/api/v1/qa/samples"): frozenset({QA}),
+    ("GET", "/api/v1/qa/samples/{sample_id}"): frozenset({QA}),
     # web pages
     ("POST", "/logout"): PEOPLE,
     ("GET", "/account"): PEOPLE,

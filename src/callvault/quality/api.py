@@ -7,7 +7,7 @@ only through live QA grants (`quality.coverage`), with the same 404 as everywher
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -18,7 +18,7 @@ from callvault.accounts.auth import Principal, client_address, require_roles
 from callvault.accounts.roles import Role
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import NotFound
-from callvault.quality import feedback, forms, reports, service
+from callvault.quality import feedback, forms, reports, sampling, service
 
 router = APIRouter(prefix="/api/v1/qa", tags=["quality"])
 
@@ -362,3 +362,60 @@ def get_report(
             headers={**NO_STORE, "Content-Disposition": 'attachment; filename="qa-report.csv"'},
         )
     return _json(report)
+
+
+# --- sampling ----------------------------------------------------------------------------------
+
+
+class SampleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    form_id: uuid.UUID
+    from_: datetime = Field(alias="from")
+    until: datetime
+    per_agent: Annotated[int, Field(ge=1, le=sampling.MAX_PER_AGENT)] = 3
+    seed: Annotated[str | None, Field(max_length=sampling.MAX_SEED)] = None
+
+
+@router.post("/samples", status_code=201)
+def create_sample(
+    body: SampleIn,
+    principal: QaManager,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> JSONResponse:
+    """Draw N random covered calls per agent in the period into a work queue; the seed is
+    returned and audited (give `seed` only to redo an earlier draw)."""
+    sample = sampling.create_sample(
+        session,
+        runtime,
+        principal,
+        form_id=body.form_id,
+        start=body.from_,
+        until=body.until,
+        per_agent=body.per_agent,
+        seed=body.seed,
+        source=client_address(request),
+    )
+    return _json(sampling.sample_out(session, runtime, principal, sample), 201)
+
+
+@router.get("/samples")
+def list_samples(principal: QaManager, session: SessionDep, runtime: RuntimeDep) -> JSONResponse:
+    return _json(
+        {
+            "items": [
+                sampling.sample_out(session, runtime, principal, s)
+                for s in sampling.own_samples(session, principal)
+            ]
+        }
+    )
+
+
+@router.get("/samples/{sample_id}")
+def get_sample(
+    sample_id: str, principal: QaManager, session: SessionDep, runtime: RuntimeDep
+) -> JSONResponse:
+    sample = sampling.own_sample(session, principal, _uuid(sample_id, "sample"))
+    return _json(sampling.sample_out(session, runtime, principal, sample))
