@@ -137,6 +137,11 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/qa/samples"): frozenset({QA}),
     ("GET", "/api/v1/qa/samples"): frozenset({QA}),
     ("GET", "/api/v1/qa/samples/{sample_id}"): frozenset({QA}),
+    ("POST", "/api/v1/qa/calibrations"): frozenset({QA}),
+    ("GET", "/api/v1/qa/calibrations"): frozenset({QA}),
+    ("GET", "/api/v1/qa/calibrations/{calibration_id}"): frozenset({QA}),
+    ("POST", "/api/v1/qa/calibrations/{calibration_id}/evaluations"): frozenset({QA}),
+    ("POST", "/api/v1/qa/calibrations/{calibration_id}/reference"): frozenset({QA}),
     # web pages
     ("POST", "/logout"): PEOPLE,
     ("GET", "/account"): PEOPLE,

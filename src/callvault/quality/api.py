@@ -18,7 +18,7 @@ from callvault.accounts.auth import Principal, client_address, require_roles
 from callvault.accounts.roles import Role
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import NotFound
-from callvault.quality import feedback, forms, reports, sampling, service
+from callvault.quality import calibration, feedback, forms, reports, sampling, service
 
 router = APIRouter(prefix="/api/v1/qa", tags=["quality"])
 
@@ -419,3 +419,109 @@ def get_sample(
 ) -> JSONResponse:
     sample = sampling.own_sample(session, principal, _uuid(sample_id, "sample"))
     return _json(sampling.sample_out(session, runtime, principal, sample))
+
+
+# --- calibration -------------------------------------------------------------------------------
+
+
+class CalibrationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    recording_id: Annotated[str, Field(max_length=64)]
+    form_id: uuid.UUID
+    evaluator_ids: Annotated[list[uuid.UUID], Field(max_length=50)]
+    reason: Annotated[str, Field(max_length=2000)] = ""
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(max_length=2000)] = ""
+
+
+class ReferenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    evaluation_id: uuid.UUID
+
+
+@router.post("/calibrations", status_code=201)
+def create_calibration(
+    body: CalibrationIn,
+    principal: QaManager,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> JSONResponse:
+    """A calibration session: the same call, two or more evaluators scoring blind."""
+    created = calibration.create_calibration(
+        session,
+        runtime,
+        principal,
+        recording_id=body.recording_id,
+        form_id=body.form_id,
+        evaluator_ids=body.evaluator_ids,
+        reason=body.reason,
+        source=client_address(request),
+    )
+    return _json(calibration.result(session, principal, created.id), 201)
+
+
+@router.get("/calibrations")
+def list_calibrations(principal: QaManager, session: SessionDep) -> JSONResponse:
+    return _json(
+        {
+            "items": [
+                calibration.result(session, principal, c.id)
+                for c in calibration.calibrations_of(session, principal)
+            ]
+        }
+    )
+
+
+@router.get("/calibrations/{calibration_id}")
+def get_calibration(calibration_id: str, principal: QaManager, session: SessionDep) -> JSONResponse:
+    """Progress while blind; agreement per question, spread and reference once all submitted."""
+    return _json(calibration.result(session, principal, _uuid(calibration_id, "calibration")))
+
+
+@router.post("/calibrations/{calibration_id}/evaluations", status_code=201)
+def start_calibration_evaluation(
+    calibration_id: str,
+    body: ReasonIn,
+    principal: QaManager,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> JSONResponse:
+    """Your own blind evaluation in the session; save and submit it like any other."""
+    evaluation = calibration.start_evaluation(
+        session,
+        runtime,
+        principal,
+        _uuid(calibration_id, "calibration"),
+        reason=body.reason,
+        source=client_address(request),
+    )
+    return _json(service.evaluation_out(session, evaluation), 201)
+
+
+@router.post("/calibrations/{calibration_id}/reference")
+def set_reference(
+    calibration_id: str,
+    body: ReferenceIn,
+    principal: QaManager,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> JSONResponse:
+    """Record the agreed reference evaluation (the session's opener); closes the session."""
+    closed = calibration.set_reference(
+        session,
+        runtime,
+        principal,
+        _uuid(calibration_id, "calibration"),
+        body.evaluation_id,
+        source=client_address(request),
+    )
+    return _json(calibration.result(session, principal, closed.id))
