@@ -179,6 +179,21 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/recordings/{recording_id}"): GRANTEES,
     ("GET", "/recordings/{recording_id}/audio"): GRANTEES,
     ("POST", "/recordings/{recording_id}/reason"): GRANTEES,
+    # quality-assurance pages
+    ("GET", "/qa"): frozenset({QA, AGENT}),
+    ("GET", "/qa/forms/new"): frozenset({QA}),
+    ("GET", "/qa/forms/{form_id}"): frozenset({QA}),
+    ("GET", "/qa/start"): frozenset({QA}),
+    ("POST", "/qa/evaluations"): frozenset({QA}),
+    ("GET", "/qa/evaluations/{evaluation_id}"): frozenset({QA, AGENT}),
+    ("GET", "/qa/evaluations/{evaluation_id}/audio"): frozenset({QA}),
+    ("GET", "/qa/samples"): frozenset({QA}),
+    ("POST", "/qa/samples"): frozenset({QA}),
+    ("GET", "/qa/samples/{sample_id}"): frozenset({QA}),
+    ("GET", "/qa/calibrations"): frozenset({QA}),
+    ("POST", "/qa/calibrations"): frozenset({QA}),
+    ("GET", "/qa/calibrations/{calibration_id}"): frozenset({QA}),
+    ("GET", "/qa/reports"): frozenset({QA, AGENT}),
 }
 
 
