@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -39,6 +40,9 @@ class SubjectData:
     own_activity: list[AuditEntry] = field(default_factory=list)
     account: Account | None = None
     roles: dict[str, str] = field(default_factory=dict)
+    # quality assurance: evaluations about an employee (as agent) and written by them
+    evaluations: list[dict[str, Any]] = field(default_factory=list)
+    evaluations_written: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def is_caller(self) -> bool:
@@ -125,6 +129,10 @@ def _gather_employee(session: Session, data: SubjectData) -> None:
             .order_by(Recording.started_at, Recording.id)
         )
     )
+    from callvault.quality import dsar as quality
+
+    data.evaluations = quality.evaluations_about(session, agent_ids)
+    data.evaluations_written = quality.evaluations_written(session, account_id)
     data.access_log = _entries_about(session, [("account", str(account_id))])
     data.own_activity = list(
         session.scalars(

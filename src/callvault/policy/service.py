@@ -40,8 +40,11 @@ def version_in_force(
 
 
 def select_purposes(version: PolicyVersion, codes: list[str] | None) -> list[PolicyPurpose]:
-    """The version's purposes named by `codes` (all of them when None); unknown codes refused."""
-    by_code = {p.code: p for p in version.purposes}
+    """The version's purposes named by `codes` (all of them when None); unknown codes refused.
+
+    Purposes that register results (no variants, e.g. evaluation results) are not recording
+    purposes: a recording is never made, nor kept longer, for them."""
+    by_code = {p.code: p for p in version.purposes if p.variants}
     if codes is None:
         return list(by_code.values())
     unknown = sorted(set(codes) - set(by_code))

@@ -223,10 +223,21 @@ def begin_deletion(
             }
         )
     session.execute(sa.insert(DeletionReceipt), receipts)
+    delete_dependents(session, ids, now)
     _audit(session, reason, ids, now, withdrawal_id)
     session.expire_all()
     log.info("deletion_begun", reason=reason.value, recordings=len(ids))
     return Begun(ids, sum(evidence_deleted.values()))
+
+
+def delete_dependents(session: Session, recording_ids: Sequence[uuid.UUID], now: datetime) -> None:
+    """Delete, in the caller's transaction, what other parts keep about these recordings (such as
+    evaluations): every part with a `dependents` module decides what goes with a recording.
+    Retention, withdrawal and fsck all call this one function."""
+    from callvault.parts import part_modules
+
+    for module in part_modules("dependents"):
+        module.delete_with_recordings(session, recording_ids, now)
 
 
 def _delete_consent_evidence(

@@ -15,6 +15,7 @@ from callvault.web import (
     grants_pages,
     policy_admin_pages,
     policy_pages,
+    quality_pages,
     recording_pages,
     withdrawal_pages,
 )
@@ -69,6 +70,7 @@ for _module in (
     grants_pages,
     policy_admin_pages,
     policy_pages,
+    quality_pages,
     recording_pages,
     withdrawal_pages,
 ):
