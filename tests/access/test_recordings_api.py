@@ -318,3 +318,55 @@ def test_a_listing_that_shows_recordings_is_audited_once(
         sa.select(AuditEntry).where(AuditEntry.action == "recording.list")
     ).all()
     assert [(e.actor, e.details["count"]) for e in entries] == [(f"account:{qa.id}", 1)]
+
+
+@pytest.mark.parametrize("filler", ["\x00", "\u200b", "\u2060", "\ufeff"])
+def test_invisible_characters_are_no_reason_and_never_reach_the_trail(
+    filler: str,
+    client: TestClient,
+    qa: Account,
+    make_recording: MakeRecording,
+    make_grant: MakeGrant,
+    clock: FixedClock,
+    session: Session,
+) -> None:
+    from urllib.parse import quote
+
+    recording = make_recording()
+    make_grant(qa)
+    login(client, qa, clock)
+    url = f"/api/v1/recordings/{recording.id}/transcript"
+    params = {"variant": "original", "purpose": "quality_assurance"}
+    refused = client.get(url, params={**params, "reason": filler * 12})
+    assert refused.status_code == 422
+    padded = f"genomgång{filler} av{filler * 3} ärende"
+    accepted = client.get(url, params=params, headers={"X-Access-Reason": quote(padded)})
+    assert accepted.status_code == 200
+    reasons = [e.reason or "" for e in session.scalars(sa.select(AuditEntry)).all()]
+    assert not any(filler in r for r in reasons)
+    assert "quality_assurance: genomgång av ärende" in reasons
+
+
+def test_phone_numbers_in_a_reason_are_masked_in_the_trail(
+    client: TestClient,
+    qa: Account,
+    make_recording: MakeRecording,
+    make_grant: MakeGrant,
+    clock: FixedClock,
+    session: Session,
+) -> None:
+    recording = make_recording()
+    make_grant(qa)
+    login(client, qa, clock)
+    reason = "ring tel:0721593360 nr0721593360 070.159.33.60 om ärendet"
+    response = client.get(
+        f"/api/v1/recordings/{recording.id}/transcript",
+        params={"variant": "original", "purpose": "quality_assurance", "reason": reason},
+    )
+    assert response.status_code == 200
+    entry = session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "recording.transcript")
+    ).one()
+    assert "0721593360" not in (entry.reason or "") and "159.33" not in (entry.reason or "")
+    assert entry.reason == "quality_assurance: ring tel:[phone] nr[phone] [phone] om ärendet"
+    assert entry.details["reason_redacted"] == ["phone"]

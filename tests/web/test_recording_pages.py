@@ -126,7 +126,7 @@ def test_the_reason_is_asked_once_per_session_and_must_be_ten_characters(
               "reason": "kort"},
     )  # fmt: skip
     assert short.status_code == 422
-    assert "minst 10 tecken" in short.text
+    assert "minst 10 synliga tecken" in short.text
     client.post(
         f"/recordings/{calls['team1']}/reason",
         data={"csrf_token": token, "purpose": "quality_assurance", "variant": "original",

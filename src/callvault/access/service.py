@@ -17,6 +17,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from callvault.access.grants import active_grants, registered_variants
 from callvault.access.models import AccessGrant, AccessGrantRecording, ScopeKind, Variant
+from callvault.access.reasons import RULE as REASON_RULE
+from callvault.access.reasons import is_meaningful, normalise_reason
 from callvault.accounts.auth import Principal
 from callvault.errors import InvalidInput, NotFound, PermissionDenied
 from callvault.recordings.models import Recording, RecordingPurpose, RecordingState
@@ -24,7 +26,6 @@ from callvault.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
-MIN_REASON = 10
 MAX_PAGE = 100
 DEFAULT_PAGE = 50
 HIDDEN_STATES = (RecordingState.DELETING.value, RecordingState.DELETED.value)
@@ -317,15 +318,12 @@ def authorize(
 
     if variant is not None and variant not in (Variant.PSEUDONYMISED, Variant.ORIGINAL):
         raise refuse("variant", InvalidInput("the variant is pseudonymised or original"))
-    text = (reason or "").strip()
+    text = normalise_reason(reason)
     if action in NEEDS_REASON:
         if not purpose or purpose not in registered_variants(session, now):
             raise refuse("purpose", InvalidInput("state a purpose registered in the policy"))
-        if len(text) < MIN_REASON:
-            raise refuse(
-                "reason",
-                InvalidInput(f"state a reason of at least {MIN_REASON} characters"),
-            )
+        if not is_meaningful(text):
+            raise refuse("reason", InvalidInput(REASON_RULE))
         if variant is None:
             raise refuse("variant", InvalidInput("choose the variant: pseudonymised or original"))
     if rid is None:

@@ -23,7 +23,7 @@ from callvault.audit.chain import (
     link_hash,
 )
 from callvault.audit.models import AuditEntry, AuditHead
-from callvault.audit.privacy import redact_personal_data, refuse_personal_data
+from callvault.audit.privacy import redact_personal_data, refuse_personal_data, visible_text
 from callvault.db import transaction
 from callvault.errors import IntegrityError, InvalidInput
 from callvault.runtime import Runtime, get_runtime
@@ -67,7 +67,7 @@ def record(
     details = dict(details or {})
     _validate(actor, action, object_type, object_id, source, outcome, details)
     if reason is not None:
-        reason, kinds = redact_personal_data(reason.strip()[:MAX_REASON])
+        reason, kinds = redact_personal_data(visible_text(reason)[:MAX_REASON])
         if kinds:
             details["reason_redacted"] = kinds
     at = at or get_runtime().clock.now()

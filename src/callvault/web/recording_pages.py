@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from callvault.access import service as access
 from callvault.access.api import AUDIO_KINDS, TRANSCRIPT_KINDS, RecordingOut
 from callvault.access.grants import active_grants
+from callvault.access.reasons import normalise_reason
 from callvault.accounts.auth import Principal, client_address
 from callvault.consent.models import ConsentEvidence
 from callvault.deps import RuntimeDep, SessionDep
@@ -374,7 +375,7 @@ def state_reason(
     stated = StatedReason(
         purpose=text(form, "purpose")[:40],
         variant=text(form, "variant")[:16],
-        reason=" ".join(text(form, "reason").split())[:500],
+        reason=normalise_reason(text(form, "reason")),
     )
     try:
         access.authorize(
@@ -392,7 +393,10 @@ def state_reason(
         session.rollback()
         with using_language(language_for(request, principal)):
             if "reason" in exc.message:
-                problem = gettext("Give a reason of at least 10 characters.")
+                problem = gettext(
+                    "Give a reason of at least 10 visible characters: "
+                    "two words or more, or at least 10 letters."
+                )
             elif "purpose" in exc.message:
                 problem = gettext("Choose the purpose of this access.")
             else:
