@@ -370,3 +370,21 @@ def test_phone_numbers_in_a_reason_are_masked_in_the_trail(
     assert "0721593360" not in (entry.reason or "") and "159.33" not in (entry.reason or "")
     assert entry.reason == "quality_assurance: ring tel:[phone] nr[phone] [phone] om ärendet"
     assert entry.details["reason_redacted"] == ["phone"]
+
+
+def test_a_range_of_4300_digits_is_not_satisfiable(
+    client: TestClient,
+    qa: Account,
+    make_recording: MakeRecording,
+    make_grant: MakeGrant,
+    clock: FixedClock,
+) -> None:
+    recording = make_recording()
+    make_grant(qa)
+    login(client, qa, clock)
+    response = client.get(
+        f"/api/v1/recordings/{recording.id}/audio",
+        params={"variant": "original", "purpose": "quality_assurance"},
+        headers={**REASON, "Range": "bytes=" + "1" * 4300 + "-"},
+    )
+    assert response.status_code == 416

@@ -19,6 +19,7 @@ from callvault.accounts.auth import Principal, client_address, require_roles
 from callvault.accounts.roles import Role
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import InvalidInput
+from callvault.inputs import Day, Instant
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
 
@@ -94,8 +95,8 @@ def list_recordings(
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = service.DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    started_from: datetime | None = None,
-    started_until: datetime | None = None,
+    started_from: Instant | None = None,
+    started_until: Instant | None = None,
     agent_id: Annotated[str | None, Query(max_length=128)] = None,
     team: Annotated[str | None, Query(max_length=128)] = None,
     purpose: Annotated[str | None, Query(max_length=40)] = None,
@@ -415,8 +416,8 @@ def refusals(
     principal: Dpo,
     session: SessionDep,
     runtime: RuntimeDep,
-    since: date | None = None,
-    until: date | None = None,
+    since: Day | None = None,
+    until: Day | None = None,
 ) -> list[RefusalOut]:
     """Refused attempts by user and by day (default: the last 30 days, at most 366 days)."""
     today = runtime.clock.now().date()

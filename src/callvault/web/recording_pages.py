@@ -29,10 +29,11 @@ from callvault.accounts.auth import Principal, client_address
 from callvault.consent.models import ConsentEvidence
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import InvalidInput, NotFound
+from callvault.inputs import filter_day
 from callvault.policy.models import PolicyVersion
 from callvault.runtime import Runtime
 from callvault.web.forms import Posted, text
-from callvault.web.grants_pages import day_start, parse_day
+from callvault.web.grants_pages import day_start
 from callvault.web.i18n import gettext, using_language
 from callvault.web.pages import Reviewer
 from callvault.web.templating import language_for, render
@@ -81,7 +82,7 @@ def recordings_page(
 ) -> Response:
     """Only what the user's grants cover, newest first, filtered by date, agent and purpose."""
     query = request.query_params
-    first, last = parse_day(query.get("from", "")), parse_day(query.get("until", ""))
+    first, last = filter_day(query.get("from"), "from"), filter_day(query.get("until"), "until")
     filters = access.RecordingFilters(
         started_from=day_start(first) if first else None,
         started_until=day_start(last + timedelta(days=1)) if last else None,
