@@ -1,7 +1,8 @@
-"""The edge of the app, before any route runs: request bodies are limited before they are read.
+"""The edge of the app, before any route runs: request bodies are limited before they are read,
+and the client's address is taken from forwarding headers only when a trusted proxy sent them.
 
-Pure ASGI middleware (no BaseHTTPMiddleware), outermost, so nothing inside it (form parsing, the
-CSRF check, signature checks) can read more than the limit of the route it is going to.
+Pure ASGI middleware (no BaseHTTPMiddleware), outermost, so nothing inside them (form parsing,
+the CSRF check, signature checks) reads more than its route's limit or sees a forged address.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -125,3 +127,87 @@ async def _too_large(send: Send, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+# --- the client's address behind trusted proxies ------------------------------------------------
+
+Network = IPv4Network | IPv6Network
+INVALID_ADDRESS = "invalid"
+
+
+def client_host(value: str | None) -> str:
+    """An address as the login throttle and the audit trail keep it: a valid IP address in its
+    short form, "unknown" when there is none, and "invalid" for anything else (`a@b`)."""
+    if not value:
+        return "unknown"
+    text = value.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    try:
+        return ip_address(text).compressed
+    except ValueError:
+        return INVALID_ADDRESS
+
+
+def _trusted(host: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        address = ip_address(host)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
+def _forwarded_chain(headers: list[tuple[bytes, bytes]]) -> tuple[list[str], str | None]:
+    """The addresses a request passed through, first hop first, and the original scheme, from
+    `Forwarded` (RFC 7239) if present, else `X-Forwarded-For` and `X-Forwarded-Proto`."""
+    values: dict[bytes, list[str]] = {}
+    for name, value in headers:
+        values.setdefault(name.lower(), []).append(value.decode("latin-1"))
+    if b"forwarded" in values:
+        chain, proto = [], None
+        for element in ",".join(values[b"forwarded"]).split(","):
+            pairs = dict(
+                (key.strip().lower(), raw.strip().strip('"'))
+                for key, _, raw in (pair.partition("=") for pair in element.split(";"))
+            )
+            chain.append(_without_port(pairs.get("for", "")))
+            proto = pairs.get("proto", proto)
+        return chain, proto
+    chain = [
+        _without_port(item.strip())
+        for item in ",".join(values.get(b"x-forwarded-for", [])).split(",")
+        if item.strip()
+    ]
+    protos = values.get(b"x-forwarded-proto", [])
+    return chain, protos[-1].split(",")[-1].strip() if protos else None
+
+
+def _without_port(value: str) -> str:
+    if value.startswith("["):  # "[2001:db8::17]:4711"
+        return value[1 : value.find("]")] if "]" in value else value
+    if value.count(":") == 1:  # "192.0.2.60:4711"
+        return value.split(":", 1)[0]
+    return value
+
+
+class TrustedProxies:
+    """Only a request whose peer is a trusted proxy may say, through `X-Forwarded-For` or
+    `Forwarded`, who the client is (and whether it came over https). The client is the last
+    address in the chain that is not itself a trusted proxy; anything else keeps the peer."""
+
+    def __init__(self, app: ASGIApp, networks: tuple[Network, ...]) -> None:
+        self.app = app
+        self.networks = networks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        peer = scope.get("client")
+        if scope["type"] in ("http", "websocket") and peer and _trusted(peer[0], self.networks):
+            chain, proto = _forwarded_chain(scope.get("headers", []))
+            if chain:
+                client = next(
+                    (hop for hop in reversed(chain) if not _trusted(hop, self.networks)), chain[0]
+                )
+                scope = {**scope, "client": (client_host(client), 0)}
+            if proto in ("http", "https"):
+                scope = {**scope, "scheme": proto if scope["type"] == "http" else scope["scheme"]}
+        await self.app(scope, receive, send)

@@ -119,3 +119,96 @@ def test_a_small_body_passes(runtime: Runtime) -> None:
     exchange = Exchange([b'{"email": "nobody@example.org", "password": "x"}'])
     run(create_app(runtime), "/api/v1/session", [JSON], exchange)
     assert exchange.status == 401
+
+
+# --- trusted proxies ----------------------------------------------------------------------------
+
+
+def _seen_client(peer: str, headers: dict[str, str], trusted: str = "") -> tuple[str | None, str]:
+    """The client address and scheme an app sees behind TrustedProxies."""
+    from ipaddress import ip_network
+
+    from callvault.edge import TrustedProxies
+
+    seen: dict[str, Any] = {}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen["client"], seen["scheme"] = scope["client"][0], scope["scheme"]
+
+    networks = tuple(ip_network(n.strip(), strict=False) for n in trusted.split(",") if n.strip())
+    scope = {
+        "type": "http",
+        "scheme": "http",
+        "client": (peer, 1234),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+    asyncio.run(TrustedProxies(app, networks)(scope, None, None))  # type: ignore[arg-type]
+    return seen["client"], seen["scheme"]
+
+
+@pytest.mark.parametrize(
+    ("peer", "headers", "trusted", "client"),
+    [
+        # uvicorn's default believed 127.0.0.1; without CALLVAULT_TRUSTED_PROXIES nobody is
+        ("127.0.0.1", {"X-Forwarded-For": "198.51.100.7"}, "", "127.0.0.1"),
+        ("203.0.113.9", {"X-Forwarded-For": "198.51.100.7"}, "127.0.0.1", "203.0.113.9"),
+        ("127.0.0.1", {"X-Forwarded-For": "198.51.100.7"}, "127.0.0.1", "198.51.100.7"),
+        # a client's own X-Forwarded-For is the left part of the chain: the proxy's hop wins
+        (
+            "10.0.0.2",
+            {"X-Forwarded-For": "192.0.2.1, 198.51.100.7, 10.0.0.3"},
+            "10.0.0.0/8",
+            "198.51.100.7",
+        ),
+        (
+            "10.0.0.2",
+            {"Forwarded": 'for="[2001:db8::17]:4711";proto=https'},
+            "10.0.0.0/8",
+            "2001:db8::17",
+        ),
+        ("10.0.0.2", {"Forwarded": "for=192.0.2.60:80, for=10.0.0.9"}, "10.0.0.0/8", "192.0.2.60"),
+        ("127.0.0.1", {"X-Forwarded-For": "a@b"}, "127.0.0.1", "invalid"),
+        ("::1", {}, "::1", "::1"),
+    ],
+)
+def test_only_trusted_proxies_say_who_the_client_is(
+    peer: str, headers: dict[str, str], trusted: str, client: str
+) -> None:
+    assert _seen_client(peer, headers, trusted)[0] == client
+
+
+def test_a_trusted_proxy_says_the_scheme() -> None:
+    headers = {"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"}
+    assert _seen_client("127.0.0.1", headers, "127.0.0.1")[1] == "https"
+    assert _seen_client("127.0.0.1", headers, "")[1] == "http"
+
+
+@pytest.mark.parametrize(
+    ("raw", "kept"),
+    [
+        ("192.0.2.1", "192.0.2.1"),
+        ("[2001:DB8::1]", "2001:db8::1"),
+        ("a@b", "invalid"),
+        (None, "unknown"),
+    ],
+)
+def test_client_host_keeps_only_addresses(raw: str | None, kept: str) -> None:
+    from callvault.edge import client_host
+
+    assert client_host(raw) == kept
+
+
+def test_a_malformed_trusted_proxy_list_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from callvault.config import Settings
+    from callvault.errors import ConfigurationError
+
+    monkeypatch.setenv("CALLVAULT_TRUSTED_PROXIES", "10.0.0.0/8, proxy.example")
+    with pytest.raises(ConfigurationError):
+        Settings()
+
+
+def test_serve_runs_uvicorn_without_its_proxy_headers() -> None:
+    from callvault.cli import UVICORN_OPTIONS
+
+    assert UVICORN_OPTIONS["proxy_headers"] is False
+    assert UVICORN_OPTIONS["access_log"] is False

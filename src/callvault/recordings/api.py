@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from callvault.accounts.auth import client_address
 from callvault.config import Settings
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import AuthenticationFailed, InvalidInput, TooLarge
@@ -102,7 +103,7 @@ async def ingest(request: Request, runtime: RuntimeDep, session: SessionDep) -> 
         if len(raw) > META_LIMIT:
             raise TooLarge("the metadata part is too large")
         meta = parse_metadata(raw)
-        source = request.client.host if request.client else "unknown"
+        source = client_address(request)
         result = await run_in_threadpool(
             ingest_recording,
             session,
