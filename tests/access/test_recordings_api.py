@@ -388,3 +388,38 @@ def test_a_range_of_4300_digits_is_not_satisfiable(
         headers={**REASON, "Range": "bytes=" + "1" * 4300 + "-"},
     )
     assert response.status_code == 416
+
+
+@pytest.mark.parametrize(
+    ("variants", "purpose", "allowed"),
+    [
+        (["original"], None, True),
+        (["pseudonymised"], None, False),
+        (["original", "pseudonymised"], None, False),  # one pseudonymised grant in play
+        (["original", "pseudonymised"], "quality_assurance", True),  # only the original one
+    ],
+)
+def test_the_agent_filter_needs_every_grant_in_play_to_allow_the_original(
+    variants: list[str],
+    purpose: str | None,
+    allowed: bool,
+    client: TestClient,
+    make_account: MakeAccount,
+    make_recording: MakeRecording,
+    make_grant: MakeGrant,
+    clock: FixedClock,
+) -> None:
+    manager = make_account(Role.QA_MANAGER)
+    mine = make_recording(agent_id="agent-5")
+    make_recording(agent_id="agent-6")
+    purposes = {"original": "quality_assurance", "pseudonymised": "training"}
+    for variant in variants:
+        make_grant(manager, purpose=purposes[variant], variant=variant)
+    login(client, manager, clock)
+    params = {"agent_id": "agent-5"} | ({"purpose": purpose} if purpose else {})
+    response = client.get("/api/v1/recordings", params=params)
+    if allowed:
+        assert response.status_code == 200
+        assert [i["id"] for i in response.json()["items"]] == [str(mine.id)]
+    else:
+        assert response.status_code == 403  # audited: see test_refusals

@@ -254,3 +254,22 @@ def test_the_player_audio_needs_the_reason_of_this_session_and_its_variant(
     # (that the refusal itself is audited, committed apart from the request's rollback, is
     # tests/access/test_refusals.py's business: this test's transaction is rolled back whole)
     assert session.query(AuditEntry).filter(AuditEntry.action == "recording.play").count() == 0
+
+
+def test_the_agent_filter_is_neither_offered_nor_obeyed_under_a_pseudonymised_grant(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    calls: dict[str, uuid.UUID],
+) -> None:
+    grant(
+        session, runtime, people["dpo"], people["training_manager"],
+        purpose="training", variant="pseudonymised", scope=GrantScope(ScopeKind.ALL),
+    )  # fmt: skip
+    log_in(client, runtime, people["training_manager"])
+    listing = client.get("/recordings")
+    assert listing.status_code == 200 and 'name="agent"' not in listing.text
+    probe = client.get("/recordings", params={"agent": "agent-008"})
+    assert probe.status_code == 403
+    assert str(calls["team2"]) not in probe.text

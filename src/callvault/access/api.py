@@ -111,6 +111,7 @@ def list_recordings(
         page=service.PageRequest(limit, cursor),
         now=runtime.clock.now(),
         audit_source=client_address(request),
+        runtime=runtime,
     )
     body = RecordingPage(
         items=[RecordingOut.of(v) for v in page.items],

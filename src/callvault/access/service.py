@@ -148,6 +148,26 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 # --- listing ----------------------------------------------------------------------------------
 
 
+def agent_filter_allowed(grants: Sequence[AccessGrant]) -> bool:
+    """Filtering by agent tells which agent handled each call, which only the original shows:
+    allowed only when every grant in play allows the original."""
+    return all(g.variant == Variant.ORIGINAL for g in grants)
+
+
+def _refuse_agent_filter(runtime: Runtime | None, principal: Principal, source: str | None) -> None:
+    from callvault.runtime import get_runtime
+
+    refuse_access(
+        runtime or get_runtime(),
+        principal,
+        object_id=None,
+        action="recording.list",
+        why="agent_filter",
+        source=source,
+    )
+    raise PermissionDenied("filtering by agent needs grants that all allow the original variant")
+
+
 def visible_recordings(
     session: Session,
     principal: Principal,
@@ -156,6 +176,7 @@ def visible_recordings(
     page: PageRequest | None = None,
     now: datetime | None = None,
     audit_source: str | None = None,
+    runtime: Runtime | None = None,
 ) -> Page:
     """The recordings the principal's active grants cover, newest first, one page at a time.
 
@@ -176,6 +197,8 @@ def visible_recordings(
     grants = active_grants(session, principal, now)
     if filters.purpose:
         grants = [g for g in grants if g.purpose_code == filters.purpose]
+    if filters.agent_id and not agent_filter_allowed(grants):
+        _refuse_agent_filter(runtime, principal, audit_source)
     if not grants:
         return Page(items=[], next_cursor=None, limit=limit)
     base = [_readable(now), *_filters(filters)]

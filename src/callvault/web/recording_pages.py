@@ -98,6 +98,7 @@ def recordings_page(
             page=access.PageRequest(PAGE_SIZE, cursor),
             now=runtime.clock.now(),
             audit_source=client_address(request),
+            runtime=runtime,
         )
     except InvalidInput:
         page = access.visible_recordings(
@@ -107,6 +108,7 @@ def recordings_page(
             page=access.PageRequest(PAGE_SIZE, None),
             now=runtime.clock.now(),
             audit_source=client_address(request),
+            runtime=runtime,
         )
     grants = active_grants(session, principal, runtime.clock.now())
     kept = {k: v for k, v in query.items() if k in ("from", "until", "agent", "purpose") and v}
@@ -118,6 +120,8 @@ def recordings_page(
             "values": kept,
             "purposes": sorted({g.purpose_code for g in grants}),
             "has_grants": bool(grants),
+            # only offered when it reveals nothing the grants hide
+            "agent_filter": access.agent_filter_allowed(grants),
             "next_url": "?" + urlencode({**kept, "cursor": page.next_cursor})
             if page.next_cursor
             else None,
