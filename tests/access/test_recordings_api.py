@@ -423,3 +423,66 @@ def test_the_agent_filter_needs_every_grant_in_play_to_allow_the_original(
         assert [i["id"] for i in response.json()["items"]] == [str(mine.id)]
     else:
         assert response.status_code == 403  # audited: see test_refusals
+
+
+def _plays(session: Session) -> list[AuditEntry]:
+    return list(
+        session.scalars(
+            sa.select(AuditEntry)
+            .where(AuditEntry.action == "recording.play")
+            .order_by(AuditEntry.seq)
+        )
+    )
+
+
+def test_one_listen_is_one_play_entry_with_the_ranges_played(
+    client: TestClient,
+    qa: Account,
+    make_recording: MakeRecording,
+    make_grant: MakeGrant,
+    clock: FixedClock,
+    session: Session,
+) -> None:
+    from callvault.access.models import PlaySession
+
+    recording = make_recording()
+    make_grant(qa)
+    login(client, qa, clock)
+    url = f"/api/v1/recordings/{recording.id}/audio"
+    params = {"variant": "original", "purpose": "quality_assurance"}
+    for byte_range in ("bytes=0-99", "bytes=100-199", "bytes=5000-5999", "bytes=150-299"):
+        clock.advance(minutes=10)  # a paused, then resumed listen: 10 minutes between ranges
+        answer = client.get(url, params=params, headers={**REASON, "Range": byte_range})
+        assert answer.status_code == 206
+    [entry] = _plays(session)
+    assert entry.reason == "quality_assurance: coaching session on tone, week 12"
+    listen = session.scalars(sa.select(PlaySession)).one()
+    assert listen.audit_seq == entry.seq and entry.details["listen"] == str(listen.id)
+    assert listen.ranges == [[0, 300], [5000, 6000]]
+
+
+def test_a_new_reason_or_half_an_hour_of_silence_begins_a_new_listen(
+    client: TestClient,
+    qa: Account,
+    make_recording: MakeRecording,
+    make_grant: MakeGrant,
+    clock: FixedClock,
+    session: Session,
+) -> None:
+    recording = make_recording()
+    make_grant(qa)
+    login(client, qa, clock)
+    url = f"/api/v1/recordings/{recording.id}/audio"
+    params = {"variant": "original", "purpose": "quality_assurance"}
+    client.get(url, params=params, headers={**REASON, "Range": "bytes=0-99"})
+    other = {"X-Access-Reason": "second opinion on case 4711"}
+    client.get(url, params=params, headers={**other, "Range": "bytes=0-99"})
+    clock.advance(minutes=20)
+    assert client.get(f"/api/v1/recordings/{recording.id}").status_code == 200  # still signed in
+    clock.advance(minutes=11)  # 31 minutes since the last range
+    client.get(url, params=params, headers={**REASON, "Range": "bytes=100-199"})
+    assert [e.reason for e in _plays(session)] == [
+        "quality_assurance: coaching session on tone, week 12",
+        "quality_assurance: second opinion on case 4711",
+        "quality_assurance: coaching session on tone, week 12",
+    ]

@@ -14,7 +14,9 @@ from pydantic import BaseModel, Field
 from callvault.access import grants as grant_service
 from callvault.access import service
 from callvault.access.models import AccessGrant, ScopeKind
+from callvault.access.plays import record_play
 from callvault.access.ranges import RangeNotSatisfiable, parse_range
+from callvault.access.reasons import normalise_reason
 from callvault.accounts.auth import Principal, client_address, require_roles
 from callvault.accounts.roles import Role
 from callvault.deps import RuntimeDep, SessionDep
@@ -211,16 +213,18 @@ def get_audio(
     from callvault.vault.service import open_artifact
 
     action = "recording.download" if download else "recording.play"
-    _authorize(
+    stated = _stated(x_access_reason, reason)
+    grant = service.authorize(
         session,
         runtime,
         principal,
         recording_id,
-        request,
         variant=variant,
         purpose=purpose,
-        reason=_stated(x_access_reason, reason),
+        reason=stated,
         action=action,
+        source=client_address(request),
+        record_access=download,  # a play is audited once per listen, below
     )
     reader = open_artifact(session, runtime, uuid.UUID(recording_id), AUDIO_KINDS[variant])
     headers = {**NO_STORE, "Accept-Ranges": "bytes"}
@@ -233,6 +237,17 @@ def get_audio(
     except RangeNotSatisfiable:
         return Response(
             status_code=416, headers={**headers, "Content-Range": f"bytes */{reader.size}"}
+        )
+    if not download:
+        record_play(
+            session,
+            runtime,
+            principal,
+            recording_id=uuid.UUID(recording_id),
+            grant=grant,
+            reason=normalise_reason(stated),
+            played=(wanted.start, wanted.end) if wanted else (0, reader.size),
+            source=client_address(request),
         )
     if wanted is None:
         headers["Content-Length"] = str(reader.size)

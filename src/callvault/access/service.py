@@ -313,12 +313,14 @@ def authorize(
     reason: str | None,
     action: str,
     source: str | None = None,
+    record_access: bool = True,
 ) -> AccessGrant:
     """The active grant that allows this use of this recording, audited; otherwise a refusal.
 
     Unknown and forbidden recordings both raise the same NotFound. Every refusal is written to
     the audit trail in its own transaction (the request's rolls back). On success the access and
-    its reason are written in the caller's transaction.
+    its reason are written in the caller's transaction, unless `record_access` is False: a play
+    is audited once per listen by `access.plays.record_play`.
     """
     if action not in READ_ACTIONS:
         raise ValueError(f"unknown access action {action}")
@@ -372,6 +374,8 @@ def authorize(
             raise refuse("download", PermissionDenied("your grant does not allow downloads"))
         covering = downloadable
     grant = covering[0]
+    if not record_access:
+        return grant
     from callvault.audit.service import record
 
     record(

@@ -39,6 +39,8 @@ class SubjectData:
     own_activity: list[AuditEntry] = field(default_factory=list)
     account: Account | None = None
     roles: dict[str, str] = field(default_factory=dict)
+    # the byte ranges of each listen, by the seq of its `recording.play` entry
+    play_ranges: dict[int, list[list[int]]] = field(default_factory=dict)
 
     @property
     def is_caller(self) -> bool:
@@ -53,6 +55,11 @@ def gather(session: Session, request: DataSubjectRequest) -> SubjectData:
     else:
         _gather_employee(session, data)
     data.roles = _roles_of(session, {e.actor for e in data.access_log})
+    from callvault.access.plays import ranges_by_entry
+
+    data.play_ranges = ranges_by_entry(
+        session, [e.seq for e in data.access_log if e.action == "recording.play"]
+    )
     return data
 
 
