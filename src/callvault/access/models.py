@@ -86,3 +86,28 @@ sa.Index(
     "ix_recordings_agent_id_started_at_id", Recording.agent_id, Recording.started_at, Recording.id
 )
 sa.Index("ix_recordings_team_started_at_id", Recording.team, Recording.started_at, Recording.id)
+
+
+class PlaySession(Base):
+    """One listen (§6): a person's playback of one recording under one purpose, variant and
+    reason, from its first range until 30 minutes pass without another.
+
+    The audit trail is append-only, so the listen is audited once, as `recording.play` when it
+    begins (`audit_seq`), and the byte ranges the player fetched are added here, in place; the
+    data subject's access log (DSAR) joins them to that entry. The reason itself is only in the
+    trail: `key` is a keyed hash of who, what and why. `open_key` is the key while the listen is
+    open and NULL once closed, so a unique constraint lets only one open listen exist per key,
+    whatever requests race. No foreign key: recordings are deleted without regard to it.
+    """
+
+    __tablename__ = "play_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    key: Mapped[str] = mapped_column(sa.String(64), index=True)
+    open_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    actor: Mapped[str] = mapped_column(sa.String(64))
+    recording_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    audit_seq: Mapped[int | None] = mapped_column(sa.BigInteger)
+    started_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    ranges: Mapped[list[list[int]]] = mapped_column(sa.JSON)  # merged [start, end) in bytes

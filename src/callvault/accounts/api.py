@@ -16,7 +16,7 @@ from callvault.accounts.auth import (
     enrolling_principal,
     require_roles,
 )
-from callvault.accounts.csrf import token_for_session
+from callvault.accounts.csrf import is_cross_site, token_for_session
 from callvault.accounts.models import Account
 from callvault.accounts.roles import Role
 from callvault.deps import RuntimeDep, SessionDep
@@ -60,8 +60,11 @@ def login(
 ) -> SessionInfo:
     """Sign in. Sets a new session cookie (any earlier one ends: no session fixation).
 
-    Wrong credentials, unknown and locked accounts all get the same 401.
+    Wrong credentials, unknown and locked accounts all get the same 401. A browser's post from
+    another site (by `Origin` or `Sec-Fetch-Site`) gets 403: no login CSRF.
     """
+    if is_cross_site(request, runtime.settings.public_url):
+        raise PermissionDenied("a login from another site is refused")
     result = service.authenticate(
         session, runtime, body.email, body.password, body.totp, client_address(request)
     )

@@ -18,6 +18,7 @@ from callvault.accounts.models import ServiceAccount
 from callvault.accounts.roles import SECOND_FACTOR_REQUIRED
 from callvault.accounts.tokens import TOKEN_PREFIX, _digest
 from callvault.db import transaction
+from callvault.edge import client_host
 from callvault.errors import AuthenticationFailed, PermissionDenied
 from callvault.runtime import Runtime
 
@@ -48,7 +49,9 @@ class SecondFactorRequired(PermissionDenied):
 
 
 def client_address(request: Request) -> str:
-    return (request.client.host if request.client else "unknown")[:64]
+    """The client's IP address (behind trusted proxies, see `callvault.edge`), "unknown" or
+    "invalid": what the login throttle counts and the audit trail records."""
+    return client_host(request.client.host if request.client else None)
 
 
 def _bearer(request: Request) -> str | None:

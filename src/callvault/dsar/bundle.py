@@ -204,6 +204,7 @@ def _access_json(data: SubjectData) -> list[dict[str, Any]]:
             "object_id": e.object_id,
             "reason": e.reason,
             "outcome": e.outcome,
+            **({"ranges": data.play_ranges.get(e.seq, [])} if e.action == "recording.play" else {}),
         }
         for e in data.access_log
     ]

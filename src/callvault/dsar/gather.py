@@ -43,6 +43,8 @@ class SubjectData:
     # quality assurance: evaluations about an employee (as agent) and written by them
     evaluations: list[dict[str, Any]] = field(default_factory=list)
     evaluations_written: list[dict[str, Any]] = field(default_factory=list)
+    # the byte ranges of each listen, by the seq of its `recording.play` entry
+    play_ranges: dict[int, list[list[int]]] = field(default_factory=dict)
 
     @property
     def is_caller(self) -> bool:
@@ -57,6 +59,11 @@ def gather(session: Session, request: DataSubjectRequest) -> SubjectData:
     else:
         _gather_employee(session, data)
     data.roles = _roles_of(session, {e.actor for e in data.access_log})
+    from callvault.access.plays import ranges_by_entry
+
+    data.play_ranges = ranges_by_entry(
+        session, [e.seq for e in data.access_log if e.action == "recording.play"]
+    )
     return data
 
 

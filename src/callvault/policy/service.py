@@ -9,6 +9,7 @@ import structlog
 from sqlalchemy.orm import Session, lazyload
 
 from callvault.errors import ConfigurationError, InvalidInput, NotFound
+from callvault.inputs import MAX_INTEGER
 from callvault.policy.models import PolicyPurpose, PolicyVersion
 from callvault.policy.purposes import FIRST_PURPOSES
 from callvault.policy.texts import default_prompt, policy_text
@@ -73,7 +74,9 @@ def published_versions(session: Session, at: datetime | None = None) -> list[Pol
 
 
 def version_by_number(session: Session, number: int) -> PolicyVersion:
-    """The version with that number, or NotFound."""
+    """The version with that number, or NotFound (also for numbers no column could hold)."""
+    if not 1 <= number <= MAX_INTEGER:
+        raise NotFound("no policy version with that number")
     version = session.scalar(sa.select(PolicyVersion).where(PolicyVersion.number == number))
     if version is None:
         raise NotFound("no policy version with that number")

@@ -152,8 +152,12 @@ def add_mark(
 
 
 def marks_for(session: Session, call_id: str) -> list[Mark]:
+    """The call's marks that apply (see `redaction.marks.mark_counts`)."""
+    from callvault.redaction.marks import mark_counts
+
     rows = session.scalars(sa.select(SensitiveMark).where(SensitiveMark.call_id == call_id)).all()
-    return [Mark(r.start_s, r.end_s, r.channel) for r in rows]
+    recording = session.scalar(sa.select(Recording).where(Recording.call_id == call_id))
+    return [Mark(r.start_s, r.end_s, r.channel) for r in rows if mark_counts(session, r, recording)]
 
 
 def pseudonymise_recording(

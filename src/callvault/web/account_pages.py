@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from callvault.accounts import csrf, totp
 from callvault.accounts import service as accounts
-from callvault.accounts import totp
 from callvault.accounts.auth import Principal, client_address, enrolling_principal
 from callvault.accounts.roles import SECOND_FACTOR_REQUIRED
 from callvault.accounts.sessions import cookie_spec
@@ -26,15 +26,52 @@ router = APIRouter(include_in_schema=False)
 Enrolling = Annotated[Principal, Depends(enrolling_principal)]
 
 
-@router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, principal: Visitor, next: str = "") -> Response:  # noqa: A002
-    if principal is not None:
-        return RedirectResponse(safe_next(next, HOME_BY_ROLE.get(principal.role, "/")), 303)
-    return render(
+def _login_form(
+    request: Request,
+    runtime: RuntimeDep,
+    *,
+    problems: list[str],
+    email: str,
+    next_url: str,
+    status_code: int = 200,
+    fresh: bool = False,
+) -> Response:
+    """The login page with its pre-session token, and the cookie holding the token's nonce."""
+    nonce = request.cookies.get(csrf.LOGIN_COOKIE, "")
+    if fresh or not (0 < len(nonce) <= 64 and nonce.replace("-", "").replace("_", "").isalnum()):
+        nonce = csrf.new_login_nonce()
+    response = render(
         request,
         "account/login.html",
-        {"problems": [], "email": "", "next_url": safe_next(next, "")},
+        {
+            "problems": problems,
+            "email": email,
+            "next_url": next_url,
+            "login_token": csrf.login_token(runtime.settings.session_secret(), nonce),
+        },
+        status_code=status_code,
     )
+    response.set_cookie(
+        csrf.LOGIN_COOKIE,
+        nonce,
+        httponly=True,
+        samesite="strict",
+        secure=cookie_spec(runtime.settings).secure,
+        path="/login",
+    )
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(
+    request: Request,
+    principal: Visitor,
+    runtime: RuntimeDep,
+    next: str = "",  # noqa: A002
+) -> Response:
+    if principal is not None:
+        return RedirectResponse(safe_next(next, HOME_BY_ROLE.get(principal.role, "/")), 303)
+    return _login_form(request, runtime, problems=[], email="", next_url=safe_next(next, ""))
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -44,9 +81,25 @@ def login_submit(
     runtime: RuntimeDep,
     form: Posted,
 ) -> Response:
-    """One form for email, password and code; every refusal reads the same."""
+    """One form for email, password and code; every refusal reads the same. A post from
+    another site, or without this browser's pre-session token, is refused before any check."""
     email, password = text(form, "email"), text(form, "password")
     totp_code, next_ = text(form, "totp"), text(form, "next")
+    secret = runtime.settings.session_secret()
+    if csrf.is_cross_site(request, runtime.settings.public_url) or not csrf.login_token_matches(
+        secret, request.cookies.get(csrf.LOGIN_COOKIE), text(form, csrf.LOGIN_FIELD)
+    ):
+        with using_language(language_for(request, None)):
+            message = gettext("The login form had expired. Please log in again.")
+        return _login_form(
+            request,
+            runtime,
+            problems=[message],
+            email="",
+            next_url=safe_next(next_, ""),
+            status_code=403,
+            fresh=True,
+        )
     try:
         result = accounts.authenticate(
             session, runtime, email, password, totp_code or None, client_address(request)
@@ -58,10 +111,12 @@ def login_submit(
                 "Wrong email address, password or code, or too many attempts. "
                 "Wait a few minutes and try again."
             )
-        return render(
+        return _login_form(
             request,
-            "account/login.html",
-            {"problems": [message], "email": email, "next_url": safe_next(next_, "")},
+            runtime,
+            problems=[message],
+            email=email,
+            next_url=safe_next(next_, ""),
             status_code=exc.status_code,
         )
     if result.second_factor_enrolment_required:
