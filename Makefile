@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-web corpus-heldout clean
+.PHONY: run test install lint typecheck bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-redaction-memory bench-web corpus-heldout clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench-webhooks: $(STAMP)
 
 bench-redaction: $(STAMP)
 	$(PY) -m benchmarks.redaction --corpus $(CORPUS)
+
+# Peak memory of pseudonymising a 4-hour stereo call (a stand-in recogniser; see the module).
+bench-redaction-memory: $(STAMP)
+	$(PY) -m benchmarks.redaction_memory --hours 4
 
 # A generated held-out corpus (other phrasings, voices and names than sv-calls-dev; needs
 # espeak-ng): `make corpus-heldout && make bench-redaction CORPUS=var/heldout` (and var/heldout-8k).

@@ -525,3 +525,32 @@ def test_a_withdrawal_during_or_after_the_call_refuses_its_recording(
         with pytest.raises(ConsentMissing):
             _ingest(session, ingest_runtime, data, started)
         _nothing_left(session, ingest_runtime)
+
+
+def test_ivr_evidence_of_the_same_call_may_precede_a_late_answer_but_posted_consent_may_not(
+    session: Session, ingest_runtime: Runtime, started: datetime
+) -> None:
+    """The IVR's saved press (bound to the call id) may come long before the agent answers; a
+    consent time merely posted with the metadata may not."""
+    from callvault.consent.service import prompt_sha256, record_consent
+    from callvault.policy.service import version_in_force
+
+    pressed = started - timedelta(minutes=25)
+    version = version_in_force(session, started)
+    record_consent(
+        session,
+        ingest_runtime,
+        call_id="call-ivr",
+        digit="1",
+        given_at=pressed,
+        policy_version=version,
+        prompt_version="v1",
+        played_prompt_sha256=prompt_sha256(version.prompt_sv),
+        language="sv",
+        caller_e164="+46701234567",
+        source="ivr",
+    )
+    consent = {"digit": "1", "prompt_version": "v1", "at": pressed.isoformat()}
+    assert _ingest(session, ingest_runtime, wav(), started, call_id="call-ivr", consent=consent)
+    with pytest.raises(ConsentMissing):
+        _ingest(session, ingest_runtime, wav(seed=2), started, call_id="call-api", consent=consent)

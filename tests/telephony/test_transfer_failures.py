@@ -14,6 +14,7 @@ from callvault.audit.models import AuditEntry
 from callvault.clock import FixedClock
 from callvault.consent.models import ConsentEvidence
 from callvault.health.service import alert_counts
+from callvault.policy.models import PolicyVersion
 from callvault.recordings.service import CALLED_MAX
 from callvault.runtime import Runtime
 from callvault.telephony.models import TelephonyCall
@@ -183,4 +184,29 @@ def test_it_may_retry_a_permanent_failure_once_the_cause_is_fixed(
     result = advance_job(runtime, job(session).id, retry_stopped=True)
 
     assert result.state == "provider_deleted"
+    assert len(recordings(session)) == 1
+
+
+def test_a_caller_who_waited_in_the_queue_after_pressing_1_is_recorded(
+    twilio: Twilio,
+    provider: ProviderState,
+    session: Session,
+    clock: FixedClock,
+    version: PolicyVersion,
+) -> None:
+    """Consent at 08:40, the agent answers (the recording starts) at 09:00:05: the press was
+    saved by our IVR in this very call, so the 10-minute rule for posted consent is no bar."""
+    answered = clock.now()
+    version.effective_from = answered - timedelta(days=1)
+    session.commit()
+    clock.set(answered - timedelta(minutes=20))
+    twilio.voice(call_sid())
+    twilio.press(call_sid(), "1")
+    clock.set(answered)
+    provider.recordings[recording_sid()] = stereo_wav()
+    assert twilio.recording_done(call_sid(), recording_sid()).status_code == 204
+
+    run_queue()
+
+    assert job(session).state == "provider_deleted"
     assert len(recordings(session)) == 1

@@ -175,7 +175,9 @@ def _ingest(
         raise ConsentMissing("no consent: the caller must have pressed 1")
     if consent.at > meta.started_at + CONSENT_SKEW:
         raise ConsentMissing("consent was given after the recording started")
-    if consent.at < meta.started_at - CONSENT_LEAD:
+    if consent.at < meta.started_at - CONSENT_LEAD and not _pressed_in_this_call(
+        session, meta, settings.max_duration_s
+    ):
         raise ConsentMissing(
             "consent was given more than 10 minutes before the call started: "
             "consent must be given in the call itself"
@@ -236,6 +238,22 @@ def _ingest(
     finally:
         if upload.file is not audio:
             upload.file.close()
+
+
+def _pressed_in_this_call(session: Session, meta: IngestMetadata, max_call_s: float) -> bool:
+    """The consent is the key press our IVR saved during this very call (bound to its call id),
+    and the recording started when an agent answered, after any wait in a queue: then the
+    press may come earlier than CONSENT_LEAD, as long as it is within one call's length."""
+    from callvault.consent.service import evidence_for_call
+
+    assert meta.consent is not None
+    evidence = evidence_for_call(session, meta.call_id)
+    return (
+        evidence is not None
+        and evidence.source == "ivr"
+        and evidence.given_at == meta.consent.at
+        and meta.consent.at >= meta.started_at - timedelta(seconds=max_call_s)
+    )
 
 
 def _existing(
