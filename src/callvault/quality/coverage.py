@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from callvault.access import service as access
+from callvault.access.reasons import RULE as REASON_RULE
+from callvault.access.reasons import is_meaningful, normalise_reason
 from callvault.access.grants import active_grants
 from callvault.access.models import AccessGrant
 from callvault.accounts.auth import Principal
@@ -78,9 +80,9 @@ def open_for_evaluation(
 ) -> tuple[Recording, AccessGrant]:
     """Open a recording to evaluate it: a stated reason and a live QA grant, audited as every
     access is (`recording.view` with the reason); otherwise the same refusals as playback."""
-    text = (reason or "").strip()
+    text = normalise_reason(reason)
     rid = access._parse_id(recording_id)
-    if len(text) < access.MIN_REASON:
+    if not is_meaningful(text):
         access.refuse_access(
             runtime,
             principal,
@@ -90,7 +92,7 @@ def open_for_evaluation(
             source=source,
             purpose=QUALITY_ASSURANCE,
         )
-        raise InvalidInput(f"state a reason of at least {access.MIN_REASON} characters")
+        raise InvalidInput(REASON_RULE)
     grant = access.authorize(
         session,
         runtime,
