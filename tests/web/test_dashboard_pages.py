@@ -92,3 +92,23 @@ def test_stored_counts_are_reused_within_a_minute_and_overdue_is_not(
     add_recording(session, runtime, call_id="CA-dash-late", started_at=runtime.clock.now())
     assert cached_counts(session, runtime.clock.now(), cache) == first
     assert cached_counts(session, runtime.clock.now(), None)[0] == first[0] + 1
+
+
+def test_the_dpo_dashboard_warns_while_the_identity_is_the_example(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    policy_version: PolicyVersion,
+) -> None:
+    from callvault.policy.identity import Identity, record_identity
+
+    log_in(client, runtime, people["dpo"])
+    page = client.get("/dpo")
+    assert 'id="example-identity"' in page.text
+    assert "CALLVAULT_ORGANISATION_NAME" in page.text
+    assert "exempelorganisationen" in page.text  # in Swedish
+    exempel = Identity("Exempel AB", "Exempel", "www.exempel.se", "dpo@exempel.se")
+    record_identity(session, runtime, exempel, actor="system", source="cli")
+    session.flush()
+    assert 'id="example-identity"' not in client.get("/dpo").text

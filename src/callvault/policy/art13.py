@@ -7,6 +7,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from callvault.errors import InvalidInput
+from callvault.policy.identity import identity_in_force
 from callvault.policy.service import version_in_force
 from callvault.runtime import Runtime
 
@@ -146,7 +147,8 @@ def art13_information(
         }
         for p in version.purposes
     ]
-    dpo = settings.dpo_contact
+    identity = identity_in_force(session, settings)
+    dpo = identity.dpo_contact
     if audience == "caller":
         withdraw = [_t("withdraw_keypad", language)]
         if settings.withdrawal_number:
@@ -154,7 +156,11 @@ def art13_information(
         withdraw += [_t("withdraw_dpo", language, dpo=dpo), _t("withdraw_effect", language)]
     else:
         withdraw = [_t("withdraw_employee", language, dpo=dpo)]
-    controller = {"name": settings.organisation_name, "website": settings.organisation_website}
+    controller = {
+        "name": identity.legal_name,
+        "short_name": identity.short_name,
+        "website": identity.website,
+    }
     legal_basis = _t(f"basis_{audience}", language)
     retention_lines = [
         f"{p['description']}: {_t('days', language, n=p['retention_days'])}" for p in purposes

@@ -29,6 +29,11 @@ def dpo_dashboard(
     if cache is None:
         cache = request.app.state.web_figures = {}
     figures = dpo_figures(session, runtime, principal, cache)
+    from callvault.policy.identity import SETTING, example_fields, identity_in_force
+
+    example_identity = [
+        SETTING[name] for name in example_fields(identity_in_force(session, runtime.settings))
+    ]
     with using_language(language_for(request, principal)):
         chart = consent_chart(
             figures.weeks,
@@ -46,6 +51,7 @@ def dpo_dashboard(
             "chart": chart,
             "now": runtime.clock.now(),
             "actors": account_labels(session),
+            "example_identity": example_identity,
         },
         principal=principal,
     )
