@@ -64,6 +64,10 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/policy"),
         ("GET", "/policy/versions/{number}"),
         ("GET", "/privacy/{audience}"),
+        # a password-reset link is its own proof (one-time, 24 h, stored hashed)
+        ("POST", "/api/v1/password-reset"),
+        ("GET", "/password-reset/{token}"),
+        ("POST", "/password-reset/{token}"),
     }
 )
 PUBLIC_PREFIXES = ("/telephony/", "/static")
@@ -79,6 +83,8 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/accounts"): frozenset({IT}),
     ("POST", "/api/v1/accounts/{account_id}/disable"): frozenset({IT}),
     ("POST", "/api/v1/accounts/{account_id}/totp-reset"): frozenset({IT}),
+    ("POST", "/api/v1/accounts/{account_id}/enable"): frozenset({IT}),
+    ("POST", "/api/v1/accounts/{account_id}/password-reset"): frozenset({IT}),
     # IT assigns every role but the DPO's; a DPO gives or takes the DPO role (the service decides)
     ("POST", "/api/v1/accounts/{account_id}/role"): frozenset({IT, DPO}),
     # access
@@ -142,6 +148,8 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/accounts"): frozenset({IT}),
     ("POST", "/accounts/{account_id}/disable"): frozenset({IT}),
     ("POST", "/accounts/{account_id}/totp-reset"): frozenset({IT}),
+    ("POST", "/accounts/{account_id}/enable"): frozenset({IT}),
+    ("POST", "/accounts/{account_id}/password-reset"): frozenset({IT}),
     ("POST", "/accounts/{account_id}/role"): frozenset({IT, DPO}),
     ("GET", "/dsars"): frozenset({DPO}),
     ("POST", "/dsars"): frozenset({DPO}),

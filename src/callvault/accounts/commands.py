@@ -48,6 +48,12 @@ def create(
         False, "--password-stdin", help="Read the password from the first line of stdin."
     ),
     language: str = typer.Option("sv", "--language", help="sv or en."),
+    own_password: bool = typer.Option(
+        False,
+        "--own-password",
+        help="The person is typing their own password; otherwise they must change it at "
+        "first sign-in (someone else chose it).",
+    ),
 ) -> None:
     """Create an account. Without --password-stdin the password is asked for twice."""
     rt = _runtime()
@@ -62,11 +68,14 @@ def create(
             actor=CLI_ACTOR,
             source="cli",
             language=language,
+            password_must_change=not own_password,
         )
         account_id, account_role = account.id, account.role
     typer.echo(f"created account {account_id} ({account_role})")
     if account_role in (Role.DPO, Role.IT_ADMIN):
         typer.echo("this role must enrol a TOTP second factor at first sign-in")
+    if not own_password:
+        typer.echo("the person must choose their own password at first sign-in")
 
 
 @users.command("list")
@@ -103,6 +112,38 @@ def disable(
         service.disable_account(session, rt, account, actor=CLI_ACTOR, source="cli")
         account_id = account.id
     typer.echo(f"disabled account {account_id}")
+
+
+@users.command("enable")
+def enable(
+    email: str = typer.Option(..., "--email", help="The disabled account to enable again."),
+) -> None:
+    """Undo `users disable`: the person can sign in again."""
+    rt = _runtime()
+    with transaction(rt.sessions) as session:
+        account = service.find_account(session, email=email)
+        service.enable_account(session, rt, account, actor=CLI_ACTOR, source="cli")
+        account_id = account.id
+    typer.echo(f"enabled account {account_id}")
+
+
+@users.command("reset-password")
+def reset_password(
+    email: str = typer.Option(..., "--email", help="The account whose password was forgotten."),
+) -> None:
+    """Print a one-time link (valid 24 hours) to pass on; the person chooses a new password
+    there. Their current password keeps working until then."""
+    from callvault.accounts.recovery import issue_password_reset
+
+    rt = _runtime()
+    with transaction(rt.sessions) as session:
+        account = service.find_account(session, email=email)
+        issued = issue_password_reset(session, rt, account, actor=CLI_ACTOR, source="cli")
+    typer.echo(
+        "one-time password reset link (pass it on safely; valid until "
+        f"{issued.expires_at:%Y-%m-%d %H:%M} UTC):"
+    )
+    typer.echo(issued.url)
 
 
 @users.command("set-role")

@@ -9,6 +9,7 @@ from callvault.accounts.service import set_language
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.web import (
     account_pages,
+    account_recovery_pages,
     admin_pages,
     dashboard_pages,
     dsar_pages,
@@ -63,6 +64,7 @@ def choose_language(
 
 for _module in (
     account_pages,
+    account_recovery_pages,
     admin_pages,
     dashboard_pages,
     dsar_pages,

@@ -41,6 +41,8 @@ FLASH_MESSAGES = {
     "account": N_("The account has been saved."),
     "totp_reset": N_("The account's two-factor authentication has been reset."),
     "disabled": N_("The account has been disabled."),
+    "enabled": N_("The account has been enabled; the person can log in again."),
+    "password_reset": N_("Your new password is set. Log in with it."),
     "role": N_("The role has been changed and the person's open sessions have ended."),
     "approved": N_("The policy version has been approved and published."),
     "draft": N_("The draft has been saved."),

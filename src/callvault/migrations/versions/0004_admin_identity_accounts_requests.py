@@ -34,7 +34,56 @@ def upgrade() -> None:
         unique=False,
     )
 
+    op.add_column(
+        "accounts",
+        sa.Column("password_must_change", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column(
+        "service_accounts",
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_table(
+        "password_resets",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("account_id", sa.Uuid(), nullable=False),
+        sa.Column("token_sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_password_resets_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_password_resets")),
+        sa.UniqueConstraint("token_sha256", name=op.f("uq_password_resets_token_sha256")),
+    )
+    op.create_index(
+        op.f("ix_password_resets_account_id"), "password_resets", ["account_id"], unique=False
+    )
+    op.create_table(
+        "recovery_codes",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("account_id", sa.Uuid(), nullable=False),
+        sa.Column("code_sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_recovery_codes_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_recovery_codes")),
+        sa.UniqueConstraint("code_sha256", name=op.f("uq_recovery_codes_code_sha256")),
+    )
+    op.create_index(
+        op.f("ix_recovery_codes_account_id"), "recovery_codes", ["account_id"], unique=False
+    )
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_recovery_codes_account_id"), table_name="recovery_codes")
+    op.drop_table("recovery_codes")
+    op.drop_index(op.f("ix_password_resets_account_id"), table_name="password_resets")
+    op.drop_table("password_resets")
+    op.drop_column("service_accounts", "last_used_at")
+    op.drop_column("accounts", "password_must_change")
     op.drop_index(op.f("ix_organisation_identities_set_at"), table_name="organisation_identities")
     op.drop_table("organisation_identities")
