@@ -85,6 +85,10 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/accounts/{account_id}/totp-reset"): frozenset({IT}),
     ("POST", "/api/v1/accounts/{account_id}/enable"): frozenset({IT}),
     ("POST", "/api/v1/accounts/{account_id}/password-reset"): frozenset({IT}),
+    ("GET", "/api/v1/service-tokens"): frozenset({IT}),
+    ("POST", "/api/v1/service-tokens"): frozenset({IT}),
+    ("POST", "/api/v1/service-tokens/{token_id}/revoke"): frozenset({IT}),
+    ("POST", "/api/v1/service-tokens/{token_id}/rotate"): frozenset({IT}),
     # IT assigns every role but the DPO's; a DPO gives or takes the DPO role (the service decides)
     ("POST", "/api/v1/accounts/{account_id}/role"): frozenset({IT, DPO}),
     # access
@@ -150,6 +154,10 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/accounts/{account_id}/totp-reset"): frozenset({IT}),
     ("POST", "/accounts/{account_id}/enable"): frozenset({IT}),
     ("POST", "/accounts/{account_id}/password-reset"): frozenset({IT}),
+    ("GET", "/service-tokens"): frozenset({IT}),
+    ("POST", "/service-tokens"): frozenset({IT}),
+    ("POST", "/service-tokens/{token_id}/revoke"): frozenset({IT}),
+    ("POST", "/service-tokens/{token_id}/rotate"): frozenset({IT}),
     ("POST", "/accounts/{account_id}/role"): frozenset({IT, DPO}),
     ("GET", "/dsars"): frozenset({DPO}),
     ("POST", "/dsars"): frozenset({DPO}),

@@ -20,6 +20,7 @@ from callvault.accounts.auth import (
 from callvault.accounts.csrf import token_for_session
 from callvault.accounts.models import Account
 from callvault.accounts.roles import Role
+from callvault.accounts.token_api import router as _service_tokens
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import PermissionDenied
 
@@ -399,5 +400,7 @@ def reset_totp(
     )
     return Response(status_code=204)
 
+
+router.include_router(_service_tokens)
 
 __all__ = ["router"]

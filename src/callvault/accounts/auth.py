@@ -16,7 +16,7 @@ from callvault.accounts import sessions
 from callvault.accounts.csrf import verify_csrf
 from callvault.accounts.models import ServiceAccount
 from callvault.accounts.roles import SECOND_FACTOR_REQUIRED
-from callvault.accounts.tokens import TOKEN_PREFIX, _digest
+from callvault.accounts.tokens import TOKEN_PREFIX, _digest, note_use
 from callvault.db import transaction
 from callvault.errors import AuthenticationFailed, PermissionDenied
 from callvault.runtime import Runtime
@@ -76,6 +76,7 @@ def _resolve_token(runtime: Runtime, token: str) -> Principal | None:
         )
         if account is None or account.disabled_at is not None:
             return None
+        note_use(db, account, runtime.clock.now())
         return Principal(
             kind="service", id=account.id, role=f"service:{account.scope}", session_id=None
         )

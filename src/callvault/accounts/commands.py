@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Literal
 
 import typer
 
@@ -189,28 +188,91 @@ def create_token(
     scope: str = typer.Option(..., "--scope", help="ingest or telephony."),
 ) -> None:
     """Create a service account and print its API token once (only its hash is stored)."""
-    from callvault.accounts.tokens import create_service_token
-    from callvault.errors import InvalidInput
+    from callvault.accounts import tokens as service_tokens
 
-    if scope not in ("ingest", "telephony"):
-        raise InvalidInput("the scope is ingest or telephony")
-    checked: Literal["ingest", "telephony"] = "ingest" if scope == "ingest" else "telephony"
     rt = _runtime()
     with transaction(rt.sessions) as session:
-        issued = create_service_token(session, rt.clock, name=name, scope=checked)
-        from callvault.audit.service import record
-
-        record(
-            session,
-            actor=CLI_ACTOR,
-            action="service_account.create",
-            object_type="service_account",
-            object_id=issued.account_id,
-            source="cli",
-            details={"scope": checked},
+        issued = service_tokens.create_token(
+            session, rt.clock, name=name, scope=scope, actor=CLI_ACTOR, source="cli"
         )
-    typer.echo(f"service account {issued.account_id} ({checked})")
+    typer.echo(f"service account {issued.account_id} ({scope})")
     typer.echo("API token (shown once; send as 'Authorization: Bearer <token>'):")
+    typer.echo(issued.token)
+
+
+@tokens.command("list")
+def list_tokens(
+    as_json: bool = typer.Option(False, "--json", help="One JSON document, for scripts."),
+) -> None:
+    """Every service token: id, name, scope, start of the token, created, last used, state.
+    The secret itself is never shown again (only its hash is stored)."""
+    import json
+
+    from callvault.accounts import tokens as service_tokens
+
+    rt = _runtime()
+    with transaction(rt.sessions) as session:
+        rows = [token_document(t) for t in service_tokens.list_tokens(session)]
+    if as_json:
+        typer.echo(json.dumps({"tokens": rows}, indent=2))
+        return
+    for row in rows:
+        used = row["last_used_at"] or "never used"
+        typer.echo(
+            f"{row['id']}\t{row['name']}\t{row['scope']}\t{row['prefix']}…\t"
+            f"created {row['created_at']}\tlast used {used}\t{row['state']}"
+        )
+    if not rows:
+        typer.echo("no service tokens")
+
+
+def token_document(account: object) -> dict[str, str | None]:
+    """What may be shown of a service token (never its secret or hash)."""
+    from callvault.accounts.models import ServiceAccount
+    from callvault.accounts.tokens import token_state
+
+    assert isinstance(account, ServiceAccount)  # noqa: S101
+    return {
+        "id": str(account.id),
+        "name": account.name,
+        "scope": account.scope,
+        "prefix": account.token_prefix,
+        "created_at": account.created_at.isoformat(),
+        "last_used_at": account.last_used_at.isoformat() if account.last_used_at else None,
+        "revoked_at": account.disabled_at.isoformat() if account.disabled_at else None,
+        "state": token_state(account),
+    }
+
+
+@tokens.command("revoke")
+def revoke_token(
+    token: str = typer.Argument(..., help="The token's id or name."),
+) -> None:
+    """Revoke a token: it gets 401 from now on."""
+    from callvault.accounts import tokens as service_tokens
+
+    rt = _runtime()
+    with transaction(rt.sessions) as session:
+        account = service_tokens.find_token(session, token)
+        service_tokens.revoke_token(session, rt.clock, account, actor=CLI_ACTOR, source="cli")
+        account_id = account.id
+    typer.echo(f"revoked service token {account_id}")
+
+
+@tokens.command("rotate")
+def rotate_token(
+    token: str = typer.Argument(..., help="The token's id or name."),
+) -> None:
+    """Give the service account a new token (printed once); the old one stops at once."""
+    from callvault.accounts import tokens as service_tokens
+
+    rt = _runtime()
+    with transaction(rt.sessions) as session:
+        account = service_tokens.find_token(session, token)
+        issued = service_tokens.rotate_token(
+            session, rt.clock, account, actor=CLI_ACTOR, source="cli"
+        )
+    typer.echo(f"service account {issued.account_id}: new API token (shown once):")
     typer.echo(issued.token)
 
 

@@ -17,6 +17,7 @@ from callvault.web import (
     policy_admin_pages,
     policy_pages,
     recording_pages,
+    token_pages,
     withdrawal_pages,
 )
 from callvault.web.forms import Posted, safe_next, text
@@ -72,6 +73,7 @@ for _module in (
     policy_admin_pages,
     policy_pages,
     recording_pages,
+    token_pages,
     withdrawal_pages,
 ):
     router.include_router(_module.router)

@@ -43,6 +43,7 @@ FLASH_MESSAGES = {
     "disabled": N_("The account has been disabled."),
     "enabled": N_("The account has been enabled; the person can log in again."),
     "password_reset": N_("Your new password is set. Log in with it."),
+    "token_revoked": N_("The token has been revoked; it no longer works."),
     "role": N_("The role has been changed and the person's open sessions have ended."),
     "approved": N_("The policy version has been approved and published."),
     "draft": N_("The draft has been saved."),

@@ -41,6 +41,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("/withdrawal", N_("Withdrawal"), frozenset({"dpo", "agent"})),
     NavItem("/audit", N_("Audit trail"), frozenset({"dpo", "it_admin"})),
     NavItem("/accounts", N_("Accounts"), frozenset({"it_admin", "dpo"})),
+    NavItem("/service-tokens", N_("Service tokens"), frozenset({"it_admin"})),
     NavItem(
         "/intranet/policy",
         N_("Policy"),
