@@ -100,6 +100,11 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/grants"): frozenset({DPO, TM, QA}),
     ("POST", "/api/v1/grants/{grant_id}/revoke"): frozenset({DPO}),
     ("GET", "/api/v1/access/refusals"): frozenset({DPO}),
+    ("POST", "/api/v1/access-requests"): GRANTEES,
+    ("GET", "/api/v1/access-requests"): frozenset({DPO}) | GRANTEES,
+    ("GET", "/api/v1/access-requests/{request_id}"): frozenset({DPO}) | GRANTEES,
+    ("POST", "/api/v1/access-requests/{request_id}/approve"): frozenset({DPO}),
+    ("POST", "/api/v1/access-requests/{request_id}/reject"): frozenset({DPO}),
     # recordings (ingest by integrations only)
     ("POST", "/api/v1/recordings"): frozenset({SERVICE_INGEST}),
     # redaction: marking a moment as sensitive during or after the call, and the status
@@ -154,6 +159,11 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/accounts/{account_id}/totp-reset"): frozenset({IT}),
     ("POST", "/accounts/{account_id}/enable"): frozenset({IT}),
     ("POST", "/accounts/{account_id}/password-reset"): frozenset({IT}),
+    ("GET", "/access-requests"): frozenset({DPO}) | GRANTEES,
+    ("POST", "/access-requests"): GRANTEES,
+    ("GET", "/access-requests/{request_id}"): frozenset({DPO}) | GRANTEES,
+    ("POST", "/access-requests/{request_id}/approve"): frozenset({DPO}),
+    ("POST", "/access-requests/{request_id}/reject"): frozenset({DPO}),
     ("GET", "/service-tokens"): frozenset({IT}),
     ("POST", "/service-tokens"): frozenset({IT}),
     ("POST", "/service-tokens/{token_id}/revoke"): frozenset({IT}),

@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse
 from callvault.accounts.service import set_language
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.web import (
+    access_request_pages,
     account_pages,
     account_recovery_pages,
     admin_pages,
@@ -64,6 +65,7 @@ def choose_language(
 
 
 for _module in (
+    access_request_pages,
     account_pages,
     account_recovery_pages,
     admin_pages,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from callvault.access.requests import pending_requests
 from callvault.accounts.auth import client_address
 from callvault.accounts.service import list_accounts
 from callvault.deps import RuntimeDep, SessionDep
@@ -52,6 +53,7 @@ def dpo_dashboard(
             "now": runtime.clock.now(),
             "actors": account_labels(session),
             "example_identity": example_identity,
+            "pending_requests": pending_requests(session),
         },
         principal=principal,
     )

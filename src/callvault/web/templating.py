@@ -36,6 +36,11 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("/it", N_("IT dashboard"), frozenset({"it_admin"})),
     NavItem("/recordings", N_("Recordings"), frozenset({"training_manager", "qa_manager"})),
     NavItem("/grants", N_("Grants"), frozenset({"dpo"})),
+    NavItem(
+        "/access-requests",
+        N_("Requests for access"),
+        frozenset({"dpo", "training_manager", "qa_manager"}),
+    ),
     NavItem("/policy/manage", N_("Purposes and policy"), frozenset({"dpo"})),
     NavItem("/dsars", N_("Access requests"), frozenset({"dpo"})),
     NavItem("/withdrawal", N_("Withdrawal"), frozenset({"dpo", "agent"})),

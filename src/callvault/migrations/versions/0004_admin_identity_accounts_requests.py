@@ -76,9 +76,57 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_recovery_codes_account_id"), "recovery_codes", ["account_id"], unique=False
     )
+    op.create_table(
+        "access_requests",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("requester_id", sa.Uuid(), nullable=False),
+        sa.Column("purpose_code", sa.String(length=40), nullable=False),
+        sa.Column("variant", sa.String(length=16), nullable=False),
+        sa.Column("scope_kind", sa.String(length=16), nullable=False),
+        sa.Column("scope_from", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("scope_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("scope_agent_id", sa.String(length=128), nullable=True),
+        sa.Column("scope_team", sa.String(length=128), nullable=True),
+        sa.Column("scope_recording_ids", sa.JSON(), nullable=False),
+        sa.Column("valid_from", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("valid_until", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("justification", sa.Text(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("decided_by", sa.Uuid(), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("decision_note", sa.String(length=500), nullable=True),
+        sa.Column("grant_id", sa.Uuid(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["decided_by"], ["accounts.id"], name=op.f("fk_access_requests_decided_by_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["grant_id"],
+            ["access_grants.id"],
+            name=op.f("fk_access_requests_grant_id_access_grants"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["requester_id"],
+            ["accounts.id"],
+            name=op.f("fk_access_requests_requester_id_accounts"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_access_requests")),
+    )
+    op.create_index(
+        op.f("ix_access_requests_requester_id"), "access_requests", ["requester_id"], unique=False
+    )
+    op.create_index(
+        "ix_access_requests_state_created_at",
+        "access_requests",
+        ["state", "created_at"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_access_requests_state_created_at", table_name="access_requests")
+    op.drop_index(op.f("ix_access_requests_requester_id"), table_name="access_requests")
+    op.drop_table("access_requests")
     op.drop_index(op.f("ix_recovery_codes_account_id"), table_name="recovery_codes")
     op.drop_table("recovery_codes")
     op.drop_index(op.f("ix_password_resets_account_id"), table_name="password_resets")
