@@ -39,6 +39,8 @@ class TextsIn(BaseModel):
     text_en: str | None = None
     prompt_sv: str | None = None
     prompt_en: str | None = None
+    employee_basis_sv: str | None = None
+    employee_basis_en: str | None = None
 
     def given(self) -> dict[str, str]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
@@ -83,6 +85,7 @@ def version_document(
 ) -> dict[str, Any]:
     """A version in full: texts and prompts with the organisation's identity filled in, and
     the templates as stored."""
+    from callvault.policy.art13 import employee_basis
     from callvault.policy.identity import identity_in_force
     from callvault.policy.texts import one_line
 
@@ -100,6 +103,11 @@ def version_document(
         "templates": {
             "text": {"sv": version.text_sv, "en": version.text_en},
             "prompt": {"sv": version.prompt_sv, "en": version.prompt_en},
+        },
+        "employee_basis": {
+            "sv": identity.fill(employee_basis(version, "sv"), "sv"),
+            "en": identity.fill(employee_basis(version, "en"), "en"),
+            "checked_by_dpo": version.employee_basis_sv is not None,
         },
     }
 

@@ -25,6 +25,10 @@ class PolicyVersion(Base):
     text_en: Mapped[str] = mapped_column(sa.Text)
     prompt_sv: Mapped[str] = mapped_column(sa.Text)
     prompt_en: Mapped[str] = mapped_column(sa.Text)
+    # The legal basis of processing employees' data, for their Art. 13 page; None: the
+    # bundled default (legitimate interest), not yet checked and approved by the DPO.
+    employee_basis_sv: Mapped[str | None] = mapped_column(sa.Text)
+    employee_basis_en: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime]
 
     purposes: Mapped[list[PolicyPurpose]] = relationship(
@@ -68,6 +72,8 @@ class PolicyDraft(Base):
     text_en: Mapped[str | None] = mapped_column(sa.Text)
     prompt_sv: Mapped[str | None] = mapped_column(sa.Text)
     prompt_en: Mapped[str | None] = mapped_column(sa.Text)
+    employee_basis_sv: Mapped[str | None] = mapped_column(sa.Text)
+    employee_basis_en: Mapped[str | None] = mapped_column(sa.Text)
     created_by: Mapped[uuid.UUID]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -121,9 +121,15 @@ def upgrade() -> None:
         ["state", "created_at"],
         unique=False,
     )
+    for table in ("policy_versions", "policy_drafts"):
+        op.add_column(table, sa.Column("employee_basis_sv", sa.Text(), nullable=True))
+        op.add_column(table, sa.Column("employee_basis_en", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    for table in ("policy_drafts", "policy_versions"):
+        op.drop_column(table, "employee_basis_en")
+        op.drop_column(table, "employee_basis_sv")
     op.drop_index("ix_access_requests_state_created_at", table_name="access_requests")
     op.drop_index(op.f("ix_access_requests_requester_id"), table_name="access_requests")
     op.drop_table("access_requests")

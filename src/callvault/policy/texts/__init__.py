@@ -71,3 +71,9 @@ def policy_text(language: str) -> str:
     """Version 1's policy text template in paragraphs: Swedish as adopted, or the English
     translation."""
     return bundled_text(f"policy.{language}.txt")
+
+
+def employee_basis_template(language: str) -> str:
+    """The default legal basis for processing employees' data (Art. 13 for employees):
+    legitimate interest. The DPO checks it and approves it, or another, in a policy draft."""
+    return one_line(bundled_text(f"employee_basis.{language}.txt"))
