@@ -173,3 +173,31 @@ def test_played_prompt_is_rebuilt_with_the_identity_of_its_time(
     assert played_prompt(session, runtime.settings, first_version, "sv", now).startswith(
         "Välkommen till Nordbanks kundtjänst."
     )
+
+
+def test_init_asks_for_the_identity_on_a_terminal_only(
+    session: Session, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callvault.policy import commands
+
+    assert commands.ask_identity(runtime, {}) == []  # not a terminal: nothing asked
+    monkeypatch.setattr(commands, "on_terminal", lambda: True)
+    answers = iter(["Nordbank AB", "Nordbank", "www.nordbank.se", "dpo@nordbank.se"])
+    monkeypatch.setattr(commands.typer, "prompt", lambda *a, **k: next(answers))
+    lines = commands.ask_identity(runtime, {})
+    assert lines[0] == "organisation identity recorded"
+    assert identity_in_force(session, runtime.settings) == Identity(
+        "Nordbank AB", "Nordbank", "www.nordbank.se", "dpo@nordbank.se"
+    )
+    assert commands.ask_identity(runtime, {}) == []  # no longer the example: not asked again
+
+
+def test_redaction_knows_the_organisation_by_its_identity(runtime: Runtime) -> None:
+    from callvault.redaction.files import options_from
+
+    assert options_from(runtime.settings).organisation == (
+        "Verisure Arlo Europe DAC",
+        "Arlo Europe",
+    )
+    named = options_from(runtime.settings, organisation=("Exempel AB", "Exempel"))
+    assert named.organisation == ("Exempel AB", "Exempel")

@@ -81,19 +81,24 @@ QUESTIONS = {
 }
 
 
+def on_terminal() -> bool:
+    """Whether a person can answer questions (stdin is a terminal, not a pipe or a service)."""
+    import sys
+
+    return sys.stdin.isatty()
+
+
 def ask_identity(runtime: Runtime, given: dict[str, str]) -> list[str]:
     """`callvault init`'s identity step: the options given, or (none given, on a terminal,
     while the identity is still the example) the answers to four questions; recorded and
     audited. Returns the lines to show."""
-    import sys
-
     from callvault.db import transaction
     from callvault.policy.identity import example_fields, identity_in_force
     from callvault.policy.setup import identity_lines, sync_identity
 
     with transaction(runtime.sessions) as session:
         current = identity_in_force(session, runtime.settings)
-        if not given and sys.stdin.isatty() and example_fields(current):
+        if not given and on_terminal() and example_fields(current):
             given = {
                 name: str(typer.prompt(question, default=getattr(current, name))).strip()
                 for name, question in QUESTIONS.items()
