@@ -123,3 +123,31 @@ def test_the_employees_legal_basis_is_flagged_until_the_dpo_confirms_it(
     assert newest.employee_basis_sv is not None
     assert newest.employee_basis_sv.startswith("Berättigat intresse")
     assert 'id="basis-unchecked"' not in client.get("/policy/manage").text
+
+
+def test_the_preview_fills_in_the_organisation(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    policy_version: PolicyVersion,
+) -> None:
+    from callvault.policy.identity import Identity, record_identity
+
+    policy_version.text_sv = "1. Syftet\n\n{legal_name_genitive} policy, se {website}."
+    record_identity(
+        session,
+        runtime,
+        Identity("Exempel AB", "Exempel", "www.exempel.se", "dpo@exempel.se"),
+        actor="system",
+        source="cli",
+    )
+    session.flush()
+    token = log_in(client, runtime, people["dpo"])
+    created = client.post(
+        "/policy/manage/drafts", data={"csrf_token": token, "change_note": "Ny text"}
+    )
+    assert 'id="placeholders"' in created.text
+    draft = session.query(PolicyDraft).one()
+    preview = client.get(f"/policy/manage/drafts/{draft.id}?preview=sv").text
+    assert "Exempel AB:s policy, se www.exempel.se." in preview

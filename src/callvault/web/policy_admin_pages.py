@@ -91,6 +91,10 @@ def _draft_page(
         base is not None and base.employee_basis_sv is None and draft.employee_basis_sv is None
     )
     preview_text = texts_now.get(f"text_{preview}", "") if preview else ""
+    if preview:  # as it will be published: with the organisation's identity filled in
+        from callvault.policy.identity import identity_in_force
+
+        preview_text = identity_in_force(session, runtime.settings).fill(preview_text, preview)
     return render(
         request,
         "policy/draft.html",
