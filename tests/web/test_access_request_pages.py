@@ -95,3 +95,46 @@ def test_the_dpo_rejects_with_a_note_the_manager_sees(
     page = client.get(f"/access-requests/{request.id}").text
     assert "Avslagen" in page and "Använd det befintliga urvalet" in page
     assert session.scalars(sa.select(AccessGrant)).all() == []
+
+
+def test_a_request_made_within_a_day_is_approved_as_shown(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    policy_version: PolicyVersion,
+) -> None:
+    from datetime import timedelta
+
+    from callvault.access import requests as service
+    from callvault.access.grants import GrantScope
+    from callvault.access.models import ScopeKind
+    from callvault.accounts.auth import Principal
+
+    qa, dpo = people["qa_manager"], people["dpo"]
+    now = runtime.clock.now()  # 10:00 Stockholm time: the request starts within a day
+    asked = service.submit_request(
+        session,
+        runtime,
+        Principal(kind="account", id=__import__("uuid").UUID(qa.id), role="qa_manager",
+                  session_id=None),
+        service.Terms("quality_assurance", "original", GrantScope(ScopeKind.ALL), now,
+                      now + timedelta(days=5, hours=3)),
+        justification="Uppföljning av klagomål",
+        source="t",
+    )  # fmt: skip
+    session.flush()
+    token = log_in(client, runtime, dpo)
+    page = client.get(f"/access-requests/{asked.id}").text
+    form = {
+        "csrf_token": token,
+        "purpose": "quality_assurance",
+        "variant": "original",
+        "scope": "all",
+        "valid_from": page.split('name="valid_from" type="date" value="')[1].split('"')[0],
+        "valid_until": page.split('name="valid_until" type="date" value="')[1].split('"')[0],
+    }
+    done = client.post(f"/access-requests/{asked.id}/approve", data=form)
+    assert "godkänts" in done.text, done.text
+    grant = session.scalars(sa.select(AccessGrant)).one()
+    assert (grant.valid_from, grant.valid_until) == (asked.valid_from, asked.valid_until)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Annotated
 
@@ -67,6 +68,38 @@ def terms_from(form: Posted) -> service.Terms:
         scope=_scope(form),
         valid_from=day_start(first),
         valid_until=day_start(last + timedelta(days=1)),
+    )
+
+
+def _start(chosen: datetime, asked: datetime) -> datetime:
+    return max(chosen, asked) if _local_day(chosen) == _local_day(asked) else chosen
+
+
+def _end(chosen: datetime, asked: datetime) -> datetime:
+    return min(chosen, asked) if _last_day(chosen) == _last_day(asked) else chosen
+
+
+def within(asked: service.Terms, chosen: service.Terms) -> service.Terms:
+    """The form's whole days, kept inside the asked times where they name the same day: a
+    request made through the API may start or end within a day, and leaving its first or last
+    day as shown must not widen it. A different day stays as chosen (and a wider one is
+    refused by the service)."""
+    scope = chosen.scope
+    a = asked.scope
+    if (
+        scope.kind == a.kind == "date_range"
+        and a.date_from and a.date_until and scope.date_from and scope.date_until
+    ):  # fmt: skip
+        scope = replace(
+            scope,
+            date_from=_start(scope.date_from, a.date_from),
+            date_until=_end(scope.date_until, a.date_until),
+        )
+    return replace(
+        chosen,
+        scope=scope,
+        valid_from=_start(chosen.valid_from, asked.valid_from),
+        valid_until=_end(chosen.valid_until, asked.valid_until),
     )
 
 
@@ -214,12 +247,13 @@ def access_request_approve(
 ) -> Response:
     """Approve as shown in the form: the request's terms, or narrower ones the DPO chose."""
     try:
+        asked = service.request_terms(service.get_request(session, principal, request_id))
         service.approve_request(
             session,
             runtime,
             principal,
             request_id,
-            narrowed=terms_from(form),
+            narrowed=within(asked, terms_from(form)),
             allows_download=bool(texts(form, "allows_download")),
             note=text(form, "note").strip() or None,
             source=client_address(request),
