@@ -201,3 +201,22 @@ def test_redaction_knows_the_organisation_by_its_identity(runtime: Runtime) -> N
     )
     named = options_from(runtime.settings, organisation=("Exempel AB", "Exempel"))
     assert named.organisation == ("Exempel AB", "Exempel")
+
+
+def test_a_derived_short_name_never_replaces_a_recorded_one(
+    session: Session, runtime: Runtime
+) -> None:
+    record_identity(session, runtime, EXEMPEL, actor="system", source="cli")
+    runtime.settings.organisation_name = "Exempel Holding AB"
+    sync_identity(session, runtime, {})
+    identity = identity_in_force(session, runtime.settings)
+    assert (identity.legal_name, identity.short_name) == ("Exempel Holding AB", "Exempel")
+
+
+def test_a_legal_name_in_the_settings_also_replaces_the_example_short_name(
+    session: Session, runtime: Runtime
+) -> None:
+    sync_identity(session, runtime, {})  # the first init: the example is recorded
+    runtime.settings.organisation_name = "Nordbank AB"
+    sync_identity(session, runtime, {})
+    assert identity_in_force(session, runtime.settings).short_name == "Nordbank AB"

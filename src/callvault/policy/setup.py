@@ -48,6 +48,12 @@ def sync_identity(session: Session, runtime: Runtime, given: dict[str, str]) -> 
         for f in fields(Identity)
         if getattr(configured, f.name) != getattr(EXAMPLE, f.name)
     }
+    # A short name the settings only derived from the legal name replaces the example's, never
+    # one that was recorded on purpose (init's option, or its answer on a terminal).
+    if not (runtime.settings.organisation_short_name or "").strip() and (
+        current.short_name != EXAMPLE.short_name
+    ):
+        changes.pop("short_name", None)
     changes.update({name: value for name, value in given.items() if value and value.strip()})
     return record_identity(
         session, runtime, replace(current, **changes), actor="system", source="cli"
