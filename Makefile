@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
 
 .PHONY: run test install lint typecheck bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-redaction-memory bench-web corpus-heldout clean
 
@@ -15,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/callvault serve --host 127.0.0.1 --port 8000
+	$(VENV)/bin/callvault serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -33,7 +33,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     public_url: str = "http://127.0.0.1:8000"
 
-    organisation_name: str = "Arlo Europe"
+    # The organisation's identity as `callvault init` records it (callvault.policy.identity);
+    # the defaults are the bundled example's, refused outside development.
+    organisation_name: str = "Verisure Arlo Europe DAC"
+    organisation_short_name: str | None = None
     organisation_website: str = "www.arlo.com"
     dpo_contact: str = "dpo@example.invalid"
 

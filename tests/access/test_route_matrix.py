@@ -64,6 +64,10 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/policy"),
         ("GET", "/policy/versions/{number}"),
         ("GET", "/privacy/{audience}"),
+        # a password-reset link is its own proof (one-time, 24 h, stored hashed)
+        ("POST", "/api/v1/password-reset"),
+        ("GET", "/password-reset/{token}"),
+        ("POST", "/password-reset/{token}"),
     }
 )
 PUBLIC_PREFIXES = ("/telephony/", "/static")
@@ -79,6 +83,12 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/accounts"): frozenset({IT}),
     ("POST", "/api/v1/accounts/{account_id}/disable"): frozenset({IT}),
     ("POST", "/api/v1/accounts/{account_id}/totp-reset"): frozenset({IT}),
+    ("POST", "/api/v1/accounts/{account_id}/enable"): frozenset({IT}),
+    ("POST", "/api/v1/accounts/{account_id}/password-reset"): frozenset({IT}),
+    ("GET", "/api/v1/service-tokens"): frozenset({IT}),
+    ("POST", "/api/v1/service-tokens"): frozenset({IT}),
+    ("POST", "/api/v1/service-tokens/{token_id}/revoke"): frozenset({IT}),
+    ("POST", "/api/v1/service-tokens/{token_id}/rotate"): frozenset({IT}),
     # IT assigns every role but the DPO's; a DPO gives or takes the DPO role (the service decides)
     ("POST", "/api/v1/accounts/{account_id}/role"): frozenset({IT, DPO}),
     # access
@@ -90,6 +100,11 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/grants"): frozenset({DPO, TM, QA}),
     ("POST", "/api/v1/grants/{grant_id}/revoke"): frozenset({DPO}),
     ("GET", "/api/v1/access/refusals"): frozenset({DPO}),
+    ("POST", "/api/v1/access-requests"): GRANTEES,
+    ("GET", "/api/v1/access-requests"): frozenset({DPO}) | GRANTEES,
+    ("GET", "/api/v1/access-requests/{request_id}"): frozenset({DPO}) | GRANTEES,
+    ("POST", "/api/v1/access-requests/{request_id}/approve"): frozenset({DPO}),
+    ("POST", "/api/v1/access-requests/{request_id}/reject"): frozenset({DPO}),
     # recordings (ingest by integrations only)
     ("POST", "/api/v1/recordings"): frozenset({SERVICE_INGEST}),
     # redaction: marking a moment as sensitive during or after the call, and the status
@@ -165,6 +180,17 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/accounts"): frozenset({IT}),
     ("POST", "/accounts/{account_id}/disable"): frozenset({IT}),
     ("POST", "/accounts/{account_id}/totp-reset"): frozenset({IT}),
+    ("POST", "/accounts/{account_id}/enable"): frozenset({IT}),
+    ("POST", "/accounts/{account_id}/password-reset"): frozenset({IT}),
+    ("GET", "/access-requests"): frozenset({DPO}) | GRANTEES,
+    ("POST", "/access-requests"): GRANTEES,
+    ("GET", "/access-requests/{request_id}"): frozenset({DPO}) | GRANTEES,
+    ("POST", "/access-requests/{request_id}/approve"): frozenset({DPO}),
+    ("POST", "/access-requests/{request_id}/reject"): frozenset({DPO}),
+    ("GET", "/service-tokens"): frozenset({IT}),
+    ("POST", "/service-tokens"): frozenset({IT}),
+    ("POST", "/service-tokens/{token_id}/revoke"): frozenset({IT}),
+    ("POST", "/service-tokens/{token_id}/rotate"): frozenset({IT}),
     ("POST", "/accounts/{account_id}/role"): frozenset({IT, DPO}),
     ("GET", "/dsars"): frozenset({DPO}),
     ("POST", "/dsars"): frozenset({DPO}),

@@ -167,8 +167,90 @@ def test_a_new_dpo_must_set_up_totp_and_can_with_the_shown_key(
         data={"csrf_token": token.group(1), "code": code},
         follow_redirects=False,
     )
+    # The ten recovery codes are shown once, then the DPO continues to their dashboard.
+    assert done.status_code == 200
+    assert done.text.count('<li><span class="secret">') == 10
+    assert 'href="/dpo?done=totp"' in done.text
+
+
+def test_a_person_whose_password_it_chose_must_change_it_first(
+    client: TestClient, session: Session, runtime: Runtime
+) -> None:
+    from callvault.accounts import service as accounts
+
+    accounts.create_account(
+        session,
+        runtime,
+        email="ny.qa@example.org",
+        role="qa_manager",
+        password=PASSWORD,
+        actor="system",
+        source="cli",
+        password_must_change=True,
+    )
+    session.flush()
+    response = client.post(
+        "/login",
+        data={
+            "email": "ny.qa@example.org",
+            "password": PASSWORD,
+            "login_token": login_form_token(client),
+        },
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == "/account/password"
+    assert client.get("/recordings", follow_redirects=False).headers["location"] == (
+        "/account/password"
+    )
+    page = client.get("/account/password")
+    assert 'id="password-required"' in page.text
+    token = CSRF.search(page.text)
+    assert token
+    new = "Quiet-Meadow-Compass-73"
+    done = client.post(
+        "/account/password",
+        data={
+            "csrf_token": token.group(1),
+            "current_password": PASSWORD,
+            "new_password": new,
+            "confirm_password": new,
+        },
+        follow_redirects=False,
+    )
     assert done.status_code == 303
-    assert done.headers["location"] == "/dpo?done=totp"
+    assert client.get("/recordings", follow_redirects=False).status_code == 200
+
+
+def test_the_reset_link_page_sets_a_new_password_once(
+    client: TestClient, session: Session, runtime: Runtime, people: dict[str, Person]
+) -> None:
+    it_token = log_in(client, runtime, people["it_admin"])
+    agent = people["agent"]
+    shown = client.post(f"/accounts/{agent.id}/password-reset", data={"csrf_token": it_token})
+    assert shown.status_code == 200
+    url = shown.text.split('id="reset-link">', 1)[1].split("<", 1)[0]
+    path = url.removeprefix(runtime.settings.public_url)
+    client.cookies.clear()
+    form = client.get(path)
+    assert form.status_code == 200 and agent.email in form.text
+    new = "Quiet-Meadow-Compass-73"
+    done = client.post(
+        path, data={"new_password": new, "confirm_password": new}, follow_redirects=False
+    )
+    assert done.headers["location"] == "/login?done=password_reset"
+    assert client.get(path).status_code == 410
+    logged = client.post(
+        "/login",
+        data={"email": agent.email, "password": new, "login_token": login_form_token(client)},
+        follow_redirects=False,
+    )
+    assert logged.status_code == 303
+
+
+def test_the_login_page_takes_a_recovery_code(client: TestClient) -> None:
+    page = client.get("/login")
+    assert 'name="recovery_code"' in page.text
+    assert "Använd en återställningskod" in page.text
 
 
 def _login_post(

@@ -120,3 +120,23 @@ def test_the_it_dashboard_alerts_on_a_transfer_that_failed_permanently(
     assert '<p class="figure">1</p>' in card[1].split("</li>", 1)[0]
     assert "Överföringar som misslyckats för gott" in page.text
     assert "RE" + "f" * 32 in page.text and "invalid_audio" in page.text
+
+
+def test_the_dpo_dashboard_warns_while_the_identity_is_the_example(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    policy_version: PolicyVersion,
+) -> None:
+    from callvault.policy.identity import Identity, record_identity
+
+    log_in(client, runtime, people["dpo"])
+    page = client.get("/dpo")
+    assert 'id="example-identity"' in page.text
+    assert "CALLVAULT_ORGANISATION_NAME" in page.text
+    assert "exempelorganisationen" in page.text  # in Swedish
+    exempel = Identity("Exempel AB", "Exempel", "www.exempel.se", "dpo@exempel.se")
+    record_identity(session, runtime, exempel, actor="system", source="cli")
+    session.flush()
+    assert 'id="example-identity"' not in client.get("/dpo").text

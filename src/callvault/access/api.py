@@ -17,6 +17,7 @@ from callvault.access.models import AccessGrant, ScopeKind
 from callvault.access.plays import record_play
 from callvault.access.ranges import RangeNotSatisfiable, parse_range
 from callvault.access.reasons import normalise_reason
+from callvault.access.request_api import router as _access_requests
 from callvault.accounts.auth import Principal, client_address, require_roles
 from callvault.accounts.roles import Role
 from callvault.deps import RuntimeDep, SessionDep
@@ -24,6 +25,7 @@ from callvault.errors import InvalidInput
 from callvault.inputs import Day, Instant
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
+router.include_router(_access_requests)
 
 Grantee = Annotated[Principal, Depends(require_roles(Role.TRAINING_MANAGER, Role.QA_MANAGER))]
 Dpo = Annotated[Principal, Depends(require_roles(Role.DPO))]

@@ -111,3 +111,40 @@ class PlaySession(Base):
     started_at: Mapped[datetime]
     last_at: Mapped[datetime]
     ranges: Mapped[list[list[int]]] = mapped_column(sa.JSON)  # merged [start, end) in bytes
+
+
+class AccessRequestState(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class AccessRequest(Base):
+    """A manager's request for access (§6), which the DPO approves (maybe narrowed) or rejects.
+
+    The terms are those of a grant; approval creates the grant through the grant service, so
+    there is one implementation of the rules. Decided requests are kept, never edited again.
+    """
+
+    __tablename__ = "access_requests"
+    __table_args__ = (sa.Index("ix_access_requests_state_created_at", "state", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    requester_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    purpose_code: Mapped[str] = mapped_column(sa.String(40))
+    variant: Mapped[str] = mapped_column(sa.String(16))
+    scope_kind: Mapped[str] = mapped_column(sa.String(16))
+    scope_from: Mapped[datetime | None]
+    scope_until: Mapped[datetime | None]
+    scope_agent_id: Mapped[str | None] = mapped_column(sa.String(128))
+    scope_team: Mapped[str | None] = mapped_column(sa.String(128))
+    scope_recording_ids: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime]
+    justification: Mapped[str] = mapped_column(sa.Text)
+    state: Mapped[str] = mapped_column(sa.String(16), default=AccessRequestState.PENDING)
+    created_at: Mapped[datetime]
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(sa.String(500))
+    grant_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("access_grants.id"))

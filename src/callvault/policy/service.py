@@ -12,7 +12,7 @@ from callvault.errors import ConfigurationError, InvalidInput, NotFound
 from callvault.inputs import MAX_INTEGER
 from callvault.policy.models import PolicyPurpose, PolicyVersion
 from callvault.policy.purposes import FIRST_PURPOSES
-from callvault.policy.texts import default_prompt, policy_text
+from callvault.policy.texts import policy_text, prompt_template
 from callvault.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -91,9 +91,9 @@ def latest_version(session: Session) -> PolicyVersion | None:
 def ensure_first_version(session: Session, runtime: Runtime) -> PolicyVersion:
     """Version 1 from the bundled texts, created once (idempotent); returns it.
 
-    The prompts are rendered with the configured organisation name and website now and kept in
-    the version, because consent evidence hashes the exact words a caller heard: changing the
-    name later is a text change, made by a draft the DPO approves.
+    The texts and prompts are kept as templates: the organisation's identity is filled in when
+    they are shown or played (callvault.policy.identity), and consent evidence hashes the words
+    as played, which `played_prompt` rebuilds from the template and the identity of the time.
     """
     existing = session.scalar(sa.select(PolicyVersion).where(PolicyVersion.number == 1))
     if existing is not None:
@@ -106,8 +106,8 @@ def ensure_first_version(session: Session, runtime: Runtime) -> PolicyVersion:
         change_note=FIRST_VERSION_NOTE,
         text_sv=policy_text("sv"),
         text_en=policy_text("en"),
-        prompt_sv=default_prompt(runtime.settings, "sv"),
-        prompt_en=default_prompt(runtime.settings, "en"),
+        prompt_sv=prompt_template("sv"),
+        prompt_en=prompt_template("en"),
         created_at=now,
     )
     for spec in FIRST_PURPOSES:

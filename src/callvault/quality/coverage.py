@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from callvault.access import service as access
-from callvault.access.reasons import RULE as REASON_RULE
-from callvault.access.reasons import is_meaningful, normalise_reason
 from callvault.access.grants import active_grants
 from callvault.access.models import AccessGrant
+from callvault.access.reasons import RULE as REASON_RULE
+from callvault.access.reasons import is_meaningful, normalise_reason
 from callvault.accounts.auth import Principal
 from callvault.accounts.roles import Role
 from callvault.errors import InvalidInput, NotFound

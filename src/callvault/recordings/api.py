@@ -68,11 +68,12 @@ async def _limited(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
 )
 async def ingest(request: Request, runtime: RuntimeDep, session: SessionDep) -> JSONResponse:
     """201 with `{id, state, created: true}`; 200 with `created: false` for a repeat."""
-    from callvault.accounts.tokens import authenticate_token
+    from callvault.accounts.tokens import authenticate_token, note_use_apart
     from callvault.recordings.service import ingest_recording, parse_metadata
 
     token = _bearer(request)
     account = await run_in_threadpool(authenticate_token, session, token, "ingest")
+    await run_in_threadpool(note_use_apart, runtime, account)
     limit = ingest_body_limit(runtime.settings)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:

@@ -302,6 +302,7 @@ def _store(
     """Blobs first (durable), then every row in one savepoint: all of it, or none of it."""
     from callvault.audit.service import record
     from callvault.consent.service import prompt_sha256, record_consent
+    from callvault.policy.identity import played_prompt
     from callvault.policy.models import PolicyVersion
 
     assert isinstance(version, PolicyVersion)
@@ -311,7 +312,9 @@ def _store(
     keep_original = runtime.settings.keep_original_format or decoded.flac_file is None
     try:
         with session.begin_nested():
-            prompt = version.prompt_sv if meta.language.startswith("sv") else version.prompt_en
+            prompt = played_prompt(
+                session, runtime.settings, version, meta.language, meta.consent.at
+            )
             evidence = record_consent(
                 session,
                 runtime,

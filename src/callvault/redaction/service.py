@@ -218,6 +218,7 @@ class _Pseudonymised:
 def _run(
     runtime: Runtime, recording_id: uuid.UUID, call_id: str, recogniser: Recogniser | None
 ) -> _Pseudonymised:
+    from callvault.policy.identity import identity_in_force
     from callvault.vault.service import open_artifact
 
     with transaction(runtime.sessions) as session:
@@ -228,9 +229,12 @@ def _run(
         except NotFound:
             meta_data = {"call_id": call_id}
         marks = marks_for(session, call_id)
+        identity = identity_in_force(session, runtime.settings)
     meta = CallMetadata.from_mapping(meta_data if isinstance(meta_data, dict) else {})
     audio = StreamedAudio(original.open)
-    options = options_from(runtime.settings)
+    options = options_from(
+        runtime.settings, organisation=(identity.legal_name, identity.short_name)
+    )
     analysis = analyse_call(
         audio,
         meta,

@@ -10,7 +10,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from callvault.accounts import csrf, totp
 from callvault.accounts import service as accounts
-from callvault.accounts.auth import Principal, client_address, enrolling_principal
+from callvault.accounts.auth import (
+    Principal,
+    client_address,
+    enrolling_principal,
+    password_changing_principal,
+)
 from callvault.accounts.roles import SECOND_FACTOR_REQUIRED
 from callvault.accounts.sessions import cookie_spec
 from callvault.deps import RuntimeDep, SessionDep
@@ -24,6 +29,7 @@ from callvault.web.templating import HOME_BY_ROLE, language_for, render
 router = APIRouter(include_in_schema=False)
 
 Enrolling = Annotated[Principal, Depends(enrolling_principal)]
+ChangingPassword = Annotated[Principal, Depends(password_changing_principal)]
 
 
 def _login_form(
@@ -100,9 +106,10 @@ def login_submit(
             status_code=403,
             fresh=True,
         )
+    second_factor = totp_code or text(form, "recovery_code")
     try:
         result = accounts.authenticate(
-            session, runtime, email, password, totp_code or None, client_address(request)
+            session, runtime, email, password, second_factor or None, client_address(request)
         )
     except AuthenticationFailed as exc:
         session.rollback()
@@ -121,6 +128,8 @@ def login_submit(
         )
     if result.second_factor_enrolment_required:
         target = "/account/totp"
+    elif result.password_change_required:
+        target = "/account/password"
     else:
         target = safe_next(next_, HOME_BY_ROLE.get(result.role, "/"))
     response = RedirectResponse(target, status_code=303)
@@ -165,14 +174,19 @@ def account_page(request: Request, principal: SignedIn, session: SessionDep) -> 
 
 
 @router.get("/account/password", response_class=HTMLResponse)
-def password_page(request: Request, principal: SignedIn) -> Response:
-    return render(request, "account/password.html", {"problems": []}, principal=principal)
+def password_page(request: Request, principal: ChangingPassword) -> Response:
+    return render(
+        request,
+        "account/password.html",
+        {"problems": [], "required": principal.password_change_pending},
+        principal=principal,
+    )
 
 
 @router.post("/account/password", response_class=HTMLResponse)
 def password_submit(
     request: Request,
-    principal: SignedIn,
+    principal: ChangingPassword,
     session: SessionDep,
     runtime: RuntimeDep,
     form: Posted,
@@ -213,7 +227,7 @@ def password_submit(
         return render(
             request,
             "account/password.html",
-            {"problems": problems},
+            {"problems": problems, "required": principal.password_change_pending},
             principal=principal,
             status_code=422,
         )
@@ -273,7 +287,7 @@ def totp_confirm(
 ) -> Response:
     code = text(form, "code")
     try:
-        accounts.confirm_totp_enrolment(
+        codes = accounts.confirm_totp_enrolment(
             session,
             runtime,
             account_id=principal.id,
@@ -307,4 +321,13 @@ def totp_confirm(
         if principal.role in SECOND_FACTOR_REQUIRED
         else "/account"
     )
-    return RedirectResponse(f"{home}?done=totp", status_code=303)
+    next_url = "/account/password" if principal.password_change_pending else f"{home}?done=totp"
+    # The recovery codes are shown this once; the page is not cached.
+    response = render(
+        request,
+        "account/recovery_codes.html",
+        {"codes": codes, "next_url": next_url},
+        principal=principal,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -155,6 +155,7 @@ def accounts_create(
                     actor=principal.actor,
                     source=client_address(request),
                     language=values["language"] if values["language"] in ("sv", "en") else "sv",
+                    password_must_change=True,  # IT chose it; the person chooses their own
                 )
             except Conflict:
                 problem = gettext("An account with that email address exists.")
@@ -182,7 +183,11 @@ def accounts_disable(
     runtime: RuntimeDep,
     form: Posted,
 ) -> Response:
+    """Disable after a confirmation step (a page that says what happens and that it can be
+    undone); only the confirming form carries `confirm=1`."""
     account = accounts.find_account(session, account_id=account_id)
+    if text(form, "confirm") != "1":
+        return render(request, "accounts_disable.html", {"account": account}, principal=principal)
     accounts.disable_account(
         session, runtime, account, actor=principal.actor, source=client_address(request)
     )

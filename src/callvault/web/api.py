@@ -8,7 +8,9 @@ from fastapi.responses import RedirectResponse
 from callvault.accounts.service import set_language
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.web import (
+    access_request_pages,
     account_pages,
+    account_recovery_pages,
     admin_pages,
     dashboard_pages,
     dsar_pages,
@@ -17,6 +19,7 @@ from callvault.web import (
     policy_pages,
     quality_pages,
     recording_pages,
+    token_pages,
     withdrawal_pages,
 )
 from callvault.web.forms import Posted, safe_next, text
@@ -63,7 +66,9 @@ def choose_language(
 
 
 for _module in (
+    access_request_pages,
     account_pages,
+    account_recovery_pages,
     admin_pages,
     dashboard_pages,
     dsar_pages,
@@ -72,6 +77,7 @@ for _module in (
     policy_pages,
     quality_pages,
     recording_pages,
+    token_pages,
     withdrawal_pages,
 ):
     router.include_router(_module.router)

@@ -38,11 +38,17 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("/qa", N_("Quality assurance"), frozenset({"qa_manager", "agent"})),
     NavItem("/qa/reports", N_("QA reports"), frozenset({"qa_manager", "agent"})),
     NavItem("/grants", N_("Grants"), frozenset({"dpo"})),
+    NavItem(
+        "/access-requests",
+        N_("Requests for access"),
+        frozenset({"dpo", "training_manager", "qa_manager"}),
+    ),
     NavItem("/policy/manage", N_("Purposes and policy"), frozenset({"dpo"})),
     NavItem("/dsars", N_("Access requests"), frozenset({"dpo"})),
     NavItem("/withdrawal", N_("Withdrawal"), frozenset({"dpo", "agent"})),
     NavItem("/audit", N_("Audit trail"), frozenset({"dpo", "it_admin"})),
     NavItem("/accounts", N_("Accounts"), frozenset({"it_admin", "dpo"})),
+    NavItem("/service-tokens", N_("Service tokens"), frozenset({"it_admin"})),
     NavItem(
         "/intranet/policy",
         N_("Policy"),
