@@ -42,6 +42,31 @@ def test_the_dpo_dashboard_counts_stored_and_due_and_shows_zero_overdue(
     assert "data-chart=" in page.text and "Samtycke per vecka" in page.text
 
 
+def test_the_dpo_dashboard_counts_ingested_consents_and_withdrawals(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    recordings: list[uuid.UUID],
+) -> None:
+    from callvault.withdrawal.service import withdraw
+
+    withdraw(session, runtime, number="070-765 43 21", actor="system", channel="web")
+    withdraw(session, runtime, number="070-765 43 22", actor="system", channel="api")
+    log_in(client, runtime, people["dpo"])
+    page = client.get("/dpo")
+    table = page.text.split("Samtyckesutfall per vecka", 1)[1].split("</table>", 1)[0]
+    assert "Återkallelser" in table
+    rows = [
+        [c.split("</td>")[0] for c in row.split('<td class="num">')[1:]]
+        for row in table.split("<tbody>", 1)[1].split("<tr>")[1:]
+    ]
+    # Pressed 1: the recording ingested a day ago, last week (the other, 85 days ago, is outside
+    # the eight weeks shown); withdrawals: the two registered today, this week.
+    assert [row[0] for row in rows[-2:]] == ["1", "0"]
+    assert [row[-1] for row in rows[-2:]] == ["0", "2"]
+
+
 def test_an_overdue_recording_turns_the_figure_red_and_says_so(
     client: TestClient,
     session: Session,

@@ -36,6 +36,7 @@ def dpo_dashboard(
                 "accepted": gettext("Pressed 1 (consent)"),
                 "refused": gettext("Pressed 2 (no consent)"),
                 "no_answer": gettext("No answer"),
+                "withdrawals": gettext("Withdrawals"),
             },
         )
     return render(
