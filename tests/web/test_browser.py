@@ -210,7 +210,10 @@ def test_the_dpo_logs_in_with_totp_and_grants_a_qa_manager_original_access_for_a
     page.get_by_role("radio", name="Alla inspelningar").check()
     first = page.get_by_label("Första dag").input_value()
     last = page.get_by_label("Sista dag").input_value()
-    assert (_day(last) - _day(first)).days == 7, "a week by default"
+    assert (_day(last) - _day(first)).days == 6, "a week by default: today and six more days"
+    # Only the chosen scope's inputs show.
+    assert not page.locator("#f-scope_from").is_visible()
+    assert not page.locator("#f-scope_team").is_visible()
     page.get_by_role("button", name="Skapa behörighet").click()
     assert page.get_by_role("status").filter(has_text="Behörigheten har skapats.").is_visible()
     row = page.locator("tbody tr", has_text="qa.manager@example.org")
@@ -220,9 +223,13 @@ def test_the_dpo_logs_in_with_totp_and_grants_a_qa_manager_original_access_for_a
         label="training.manager@example.org (Utbildningsansvarig chef)"
     )
     page.locator("#f-purpose").select_option("training")
-    page.get_by_label("Variant").select_option("pseudonymised")
+    # Training allows only pseudonymised recordings: the original is no longer offered.
+    assert page.locator("#f-variant option[value=original]").is_disabled()
+    assert page.get_by_label("Variant").input_value() == "pseudonymised"
     page.get_by_role("radio", name="Ett teams samtal").check()
-    page.get_by_label("Team (för ett teams samtal)").fill("support-1")
+    assert page.locator("#f-scope_team").is_visible()
+    assert not page.locator("#f-scope_agent").is_visible()
+    page.get_by_label("Team (för ett teams samtal)").select_option("support-1")
     page.get_by_role("button", name="Skapa behörighet").click()
     assert page.get_by_role("status").filter(has_text="Behörigheten har skapats.").is_visible()
 

@@ -72,6 +72,7 @@ def _environment() -> Environment:
     env.filters.update(
         when=i18n.format_when,
         day=i18n.format_day,
+        last_day=i18n.format_last_day,
         number=i18n.format_number,
         share=i18n.format_share,
         bytes=i18n.format_bytes,
