@@ -93,8 +93,33 @@ def test_the_it_dashboard_shows_health_queue_storage_and_the_chain(
     assert page.status_code == 200
     for text in ("Köns längd", "Använt lagringsutrymme", "Senaste gallringen", "Loggboken"):
         assert text in page.text
-    checked = client.post("/audit/verify", data={"csrf_token": token})
+    assert "Inte kontrollerad ännu" in page.text
+    checked = client.post(
+        "/audit/verify", data={"csrf_token": token, "back": "/it"}, headers={"HX-Request": "true"}
+    )
     assert "Loggboken är obruten" in checked.text
+
+
+@pytest.mark.parametrize("role", ["it_admin", "dpo"])
+def test_after_a_check_the_chain_shows_one_status_only(
+    client: TestClient, runtime: Runtime, people: dict[str, Person], role: str
+) -> None:
+    token = log_in(client, runtime, people[role])
+    back = "/it" if role == "it_admin" else "/audit"
+    before = client.get(back).text
+    assert "Inte kontrollerad ännu" in before
+    # htmx replaces the whole status with the check's result ...
+    fragment = client.post(
+        "/audit/verify", data={"csrf_token": token, "back": back}, headers={"HX-Request": "true"}
+    ).text
+    assert "Loggboken är obruten" in fragment and "Inte kontrollerad ännu" not in fragment
+    assert fragment.count('class="status') == 1
+    assert f'name="back" value="{back}"' in fragment
+    # ... and without htmx the form goes back to its page, which shows the recorded check.
+    page = client.post("/audit/verify", data={"csrf_token": token, "back": back})
+    assert page.url.path == back
+    status = page.text.split('id="chain-status"', 1)[1].split("</form>", 1)[0]
+    assert "Obruten vid senaste kontrollen" in status and "Inte kontrollerad ännu" not in status
 
 
 @pytest.mark.parametrize(
