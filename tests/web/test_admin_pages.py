@@ -81,6 +81,20 @@ def test_it_cannot_reset_the_dpos_second_factor(
     assert dpo.totp_enabled_at is not None
 
 
+def test_it_is_not_offered_buttons_for_a_dpos_account(
+    client: TestClient, session: Session, runtime: Runtime, people: dict[str, Person]
+) -> None:
+    dpo, agent = people["dpo"], people["agent"]
+    colleague = make_person(session, runtime, "it_admin", email="it3@example.org")
+    log_in(client, runtime, people["it_admin"])
+    page = client.get("/accounts").text
+    for action in ("disable", "totp-reset"):
+        assert f'action="/accounts/{dpo.id}/{action}"' not in page  # it would answer 403
+        assert f'action="/accounts/{colleague.id}/{action}"' in page
+        assert f'action="/accounts/{people["it_admin"].id}/{action}"' not in page  # oneself
+    assert f'action="/accounts/{agent.id}/disable"' in page
+
+
 def test_it_cannot_create_a_dpo(
     client: TestClient, session: Session, runtime: Runtime, people: dict[str, Person]
 ) -> None:

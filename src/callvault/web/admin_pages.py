@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from callvault.accounts import service as accounts
 from callvault.accounts.auth import Principal, client_address
-from callvault.accounts.roles import Role, assignable_roles
+from callvault.accounts.roles import Role, assignable_roles, may_act_on_account
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import Conflict, InvalidInput, PermissionDenied
 from callvault.web.dashboard_pages import account_labels
@@ -110,6 +110,12 @@ def _accounts_page(
         for a in listed
         if a.disabled_at is None and a.id != principal.id
     }
+    # The accounts this person may disable or reset: never their own, a DPO's only for a DPO.
+    actionable = {
+        str(a.id)
+        for a in listed
+        if a.id != principal.id and may_act_on_account(principal.role, a.role)
+    }
     return render(
         request,
         "accounts.html",
@@ -117,6 +123,7 @@ def _accounts_page(
             "accounts": listed,
             "manages_accounts": principal.role == Role.IT_ADMIN,
             "role_choices": role_choices,
+            "actionable": actionable,
             "roles": ASSIGNABLE_ROLES,
             "values": values or {"email": "", "role": "agent", "language": "sv"},
             "problems": problems or [],
