@@ -187,7 +187,8 @@ def test_bundle_lists_withdrawals_deletions_and_who_had_access_by_role(
     ]
     assert str(manager.id) not in bundle.read("access_log.json").decode()
     assert f"recordings/{later.id}/audio.flac" in bundle.namelist()
-    assert "qa_manager" in bundle.read("report.html").decode()
+    # The report names the role (in the subject's language); the JSON keeps the code.
+    assert "Quality assurance manager" in bundle.read("report.html").decode()
 
 
 def test_employee_bundle_lists_calls_and_own_history_without_copying_callers_data(

@@ -116,6 +116,7 @@ _T: dict[str, dict[str, str]] = {
         "erasure, go to the data protection officer: {dpo}.",
     },
     "days": {"sv": "{n} dagar", "en": "{n} days"},
+    "kept": {"sv": "Sparas i {n} dagar.", "en": "Kept for {n} days."},
 }
 
 
@@ -157,7 +158,8 @@ def art13_information(
     controller = {"name": settings.organisation_name, "website": settings.organisation_website}
     legal_basis = _t(f"basis_{audience}", language)
     retention_lines = [
-        f"{p['description']}: {_t('days', language, n=p['retention_days'])}" for p in purposes
+        _retention_line(str(p["description"]), int(str(p["retention_days"])), language)
+        for p in purposes
     ]
     sections = [
         {
@@ -198,3 +200,10 @@ def art13_information(
         "withdrawal_number": settings.withdrawal_number if audience == "caller" else None,
         "sections": sections,
     }
+
+
+def _retention_line(description: str, days: int, language: str) -> str:
+    """ "<description> Kept for 90 days.", the description ending its own sentence."""
+    text = description.rstrip()
+    separator = " " if text.endswith((".", "!", "?")) else ". "
+    return f"{text}{separator}{_t('kept', language, n=days)}"
