@@ -25,7 +25,7 @@ from callvault.accounts.models import Account
 from callvault.db import transaction
 from callvault.dsar.bundle import write_bundle
 from callvault.dsar.gather import gather
-from callvault.dsar.models import DataSubjectRequest, DsarStatus, SubjectKind
+from callvault.dsar.models import CASE_NOTE_CONTEXT, DataSubjectRequest, DsarStatus, SubjectKind
 from callvault.errors import Conflict, InvalidInput, NotFound
 from callvault.phone import normalise_e164
 from callvault.runtime import Runtime
@@ -38,6 +38,8 @@ log = structlog.get_logger(__name__)
 BUNDLE_KIND = "dsar_bundle"
 DUE_SOON = timedelta(days=7)
 KEEP_DELIVERED = timedelta(days=30)
+MAX_NOTE = 200
+NUMBER_TAIL = 4  # digits of a caller's number kept to tell requests apart
 LANGUAGES = ("sv", "en")
 ACTIVE = (DsarStatus.OPEN.value, DsarStatus.IN_PROGRESS.value)
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -89,10 +91,18 @@ def open_request(
     actor: str,
     source: str,
     received_at: datetime | None = None,
+    note: str | None = None,
 ) -> DataSubjectRequest:
-    """Open a request for a caller (by number, any usual form) or an employee (by account)."""
-    from callvault.vault.fields import phone_lookup_hash
+    """Open a request for a caller (by number, any usual form) or an employee (by account).
 
+    `note` is the DPO's case note (sealed); a caller's request also keeps the last digits of
+    the number, so that the DPO can tell requests apart without the number itself.
+    """
+    from callvault.vault.fields import phone_lookup_hash, seal
+
+    note = " ".join((note or "").split()) or None
+    if note is not None and len(note) > MAX_NOTE:
+        raise InvalidInput(f"a case note has at most {MAX_NOTE} characters")
     if (number is None) == (account_id is None):
         raise InvalidInput("give either the caller's number or the employee's account")
     if language not in LANGUAGES:
@@ -103,12 +113,13 @@ def open_request(
         raise InvalidInput("a request cannot be received in the future")
     if account_id is not None and session.get(Account, account_id) is None:
         raise NotFound("no such account")
+    e164 = normalise_e164(number) if number else None
     request = DataSubjectRequest(
         reference=_reference(),
         subject_kind=(SubjectKind.CALLER if number is not None else SubjectKind.EMPLOYEE).value,
-        subject_number_hash=(
-            phone_lookup_hash(runtime.keyring, normalise_e164(number)) if number else None
-        ),
+        subject_number_hash=phone_lookup_hash(runtime.keyring, e164) if e164 else None,
+        subject_number_tail=e164[-NUMBER_TAIL:] if e164 else None,
+        case_note_enc=seal(runtime.keyring, note, CASE_NOTE_CONTEXT) if note else None,
         subject_account_id=account_id,
         language=language,
         status=DsarStatus.OPEN.value,
@@ -252,8 +263,25 @@ def close(
     return request
 
 
+def case_note(runtime: Runtime, request: DataSubjectRequest) -> str | None:
+    """The DPO's case note, unsealed for the DPO's pages."""
+    from callvault.vault.fields import unseal
+
+    if request.case_note_enc is None:
+        return None
+    return unseal(runtime.keyring, request.case_note_enc, CASE_NOTE_CONTEXT)
+
+
+def bundle_shred_due(request: DataSubjectRequest) -> datetime | None:
+    """When the request's bundle is shredded: 30 days after delivery (None while there is
+    nothing to shred, or once it is gone). The purge job and the pages both ask this."""
+    if request.bundle_deleted_at is not None or request.delivered_at is None:
+        return None
+    return request.delivered_at + KEEP_DELIVERED
+
+
 def purge_delivered_bundles(runtime: Runtime) -> int:
-    """Shred bundles delivered more than 30 days ago, then delete their blobs.
+    """Shred the bundles whose time has come (`bundle_shred_due`), then delete their blobs.
 
     Keys go and the blob names are kept on the request in one transaction; the blobs are
     deleted after it commits, and a crash in between is finished by the next run.
@@ -262,14 +290,13 @@ def purge_delivered_bundles(runtime: Runtime) -> int:
 
     now = runtime.clock.now()
     with transaction(runtime.sessions) as session:
-        expired = list(
-            session.scalars(
-                sa.select(DataSubjectRequest).where(
-                    DataSubjectRequest.delivered_at <= now - KEEP_DELIVERED,
-                    DataSubjectRequest.bundle_deleted_at.is_(None),
-                )
+        candidates = session.scalars(
+            sa.select(DataSubjectRequest).where(
+                DataSubjectRequest.delivered_at.is_not(None),
+                DataSubjectRequest.bundle_deleted_at.is_(None),
             )
         )
+        expired = [r for r in candidates if (due := bundle_shred_due(r)) and due <= now]
         for request in expired:
             request.bundle_blobs_pending = shred_owner_keys(session, request.id)
             request.bundle_deleted_at = now
