@@ -54,7 +54,23 @@
     });
   }
 
+  // <table class="stack-narrow">: each cell learns its column's heading, which narrow screens
+  // show above the value when the rows are stacked (app.css).
+  function stackedTables() {
+    document.querySelectorAll("table.stack-narrow").forEach(function (table) {
+      var headings = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return th.textContent.trim();
+      });
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        Array.prototype.forEach.call(row.children, function (cell, i) {
+          if (headings[i]) cell.setAttribute("data-label", headings[i]);
+        });
+      });
+    });
+  }
+
   function start() {
+    stackedTables();
     document.querySelectorAll("form").forEach(function (form) {
       scopeChoices(form);
       confirmations(form);
