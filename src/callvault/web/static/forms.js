@@ -69,7 +69,29 @@
     });
   }
 
+  // <button data-confirm="question"> in a form: ask before it submits; on yes, tell the server
+  // (confirmed=1) so that it does not ask again on a page of its own.
+  function confirmButtons() {
+    document.querySelectorAll("button[data-confirm]").forEach(function (button) {
+      button.addEventListener("click", function (event) {
+        if (!window.confirm(button.getAttribute("data-confirm"))) {
+          event.preventDefault();
+          return;
+        }
+        var form = button.form;
+        if (form && !form.querySelector("input[name=confirmed]")) {
+          var flag = document.createElement("input");
+          flag.type = "hidden";
+          flag.name = "confirmed";
+          flag.value = "1";
+          form.appendChild(flag);
+        }
+      });
+    });
+  }
+
   function start() {
+    confirmButtons();
     stackedTables();
     document.querySelectorAll("form").forEach(function (form) {
       scopeChoices(form);
