@@ -90,6 +90,7 @@ SERVICE_MESSAGES = frozenset(
         N_("state a purpose registered in the policy"),
         N_("state a reason of at least 10 characters"),
         N_("choose the variant: pseudonymised or original"),
+        N_("give format (csv or jsonl) and the days from and until"),
     }
 )
 
