@@ -7,6 +7,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from callvault.clock import FixedClock
 from callvault.runtime import Runtime
 from tests.web.conftest import Person, log_in
 
@@ -71,6 +72,8 @@ def test_the_desk_keeps_a_history_of_withdrawals_without_numbers(
     token = log_in(client, runtime, people["agent"])
     references = []
     for by, value in (("number", "070-123 45 67"), ("reference", "CA-web-78")):
+        assert isinstance(runtime.clock, FixedClock)
+        runtime.clock.advance(seconds=1)  # one after the other
         done = client.post(
             "/withdrawal/confirm", data={"csrf_token": token, "by": by, "value": value}
         )
