@@ -15,7 +15,7 @@ from callvault.runtime import Runtime, get_runtime, set_runtime
 async def _callvault_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CallvaultError)
     return JSONResponse(
-        {"error": exc.code, "message": exc.message},
+        exc.as_document(),
         status_code=exc.status_code,
         headers=getattr(exc, "headers", None),
     )

@@ -35,6 +35,10 @@ class CallvaultError(Exception):
         self.message = message or (self.__class__.__doc__ or self.code).strip()
         self.context = context
 
+    def as_document(self) -> dict[str, str]:
+        """The error as the API and the CLI's --json print it: {"error": code, "message": …}."""
+        return {"error": self.code, "message": self.message}
+
 
 class ConfigurationError(CallvaultError):
     """The configuration is missing or unsafe."""

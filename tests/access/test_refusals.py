@@ -89,6 +89,10 @@ def test_unknown_and_forbidden_ids_get_the_same_404_and_are_audited(
         ({"variant": "original", "purpose": "marketing"}, REASON, 422),
         ({"variant": "original", "purpose": "training"}, REASON, 404),
         ({"variant": "pseudonymised", "purpose": "quality_assurance"}, REASON, 404),
+        # No grant allows it at all: "not found", as for any access the grants do not cover,
+        # before any complaint about the reason.
+        ({"variant": "pseudonymised", "purpose": "quality_assurance"}, {}, 404),
+        ({"variant": "original", "purpose": "training", "reason": "kort"}, {}, 404),
         ({"variant": "original", "purpose": "quality_assurance", "download": "true"}, REASON, 403),
         (
             {
@@ -106,6 +110,8 @@ def test_unknown_and_forbidden_ids_get_the_same_404_and_are_audited(
         "unregistered-purpose",
         "purpose-not-granted",
         "variant-not-granted",
+        "variant-not-granted-no-reason",
+        "purpose-not-granted-short-reason",
         "download-not-allowed",
         "reason-in-query",
     ],

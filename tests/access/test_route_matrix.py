@@ -176,6 +176,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/it"): frozenset({IT}),
     ("GET", "/audit"): frozenset({DPO, IT}),
     ("POST", "/audit/verify"): frozenset({DPO, IT}),
+    ("GET", "/audit/export"): frozenset({DPO, IT}),
     ("GET", "/accounts"): frozenset({IT, DPO}),
     ("POST", "/accounts"): frozenset({IT}),
     ("POST", "/accounts/{account_id}/disable"): frozenset({IT}),

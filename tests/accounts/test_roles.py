@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from callvault.accounts.roles import Role, assignable_roles, may_assign_role
+from callvault.accounts.roles import Role, assignable_roles, may_act_on_account, may_assign_role
 
 DPO, TM, QA, AGENT, IT = (r.value for r in Role)
 
@@ -45,3 +45,16 @@ def test_may_assign_role(actor: str, current: str, new: str, allowed: bool) -> N
 )
 def test_assignable_roles_for_forms(actor: str, current: str, offered: tuple[str, ...]) -> None:
     assert assignable_roles(actor, current) == offered
+
+
+@pytest.mark.parametrize(
+    ("actor", "account", "allowed"),
+    [
+        (Role.IT_ADMIN, Role.AGENT, True),
+        (Role.IT_ADMIN, Role.IT_ADMIN, True),
+        (Role.IT_ADMIN, Role.DPO, False),  # a DPO's account is the DPO's business
+        (Role.DPO, Role.DPO, True),
+    ],
+)
+def test_may_act_on_account(actor: str, account: str, allowed: bool) -> None:
+    assert may_act_on_account(actor, account) is allowed

@@ -131,3 +131,60 @@ def test_rate_api_is_for_the_dpo(
         assert body["total"]["offered"] == 2 and body["total"]["rate"] == 0.5
         day = client.get("/api/v1/consent/rate?from=2026-03-01&to=2026-03-01").json()
         assert day["days"][0]["accepted"] == 1
+
+
+def _ingest_consented(session: Session, runtime: Runtime, call_id: str, at: datetime) -> None:
+    import io
+
+    from callvault.recordings.service import ingest_recording
+    from tests.recordings.synthetic import meta, wav
+
+    runtime.keyring.ensure()
+    ingest_recording(
+        session, runtime, io.BytesIO(wav(1.0)), meta(call_id, at), actor="system", source="cli"
+    )
+
+
+def test_consent_from_ingest_counts_once_per_call(
+    session: Session, runtime: Runtime, policy_version: PolicyVersion, clock: FixedClock
+) -> None:
+    started = clock.now() - timedelta(hours=1)
+    _ingest_consented(session, runtime, "rate-1", started)
+    _ingest_consented(session, runtime, "rate-2", started)
+    _ingest_consented(session, runtime, "rate-1", started)  # the same call again: no new consent
+    day = clock.now().date()
+    rate = consent_rate(session, day, day)
+    assert (rate.total.accepted, rate.total.offered, rate.total.rate) == (2, 2, 1.0)
+    assert [(r.policy_version, r.accepted) for r in rate.rows] == [(1, 2)]
+
+
+def test_registered_withdrawals_from_every_channel_are_counted(
+    session: Session, runtime: Runtime, policy_version: PolicyVersion, clock: FixedClock
+) -> None:
+    from callvault.withdrawal.service import withdraw
+
+    runtime.keyring.ensure()
+    for channel in ("web", "api", "cli"):
+        withdraw(session, runtime, number="070-123 45 67", actor="system", channel=channel)
+    clock.advance(days=1)
+    withdraw(session, runtime, call_reference="no-such-call", actor="system", channel="web")
+    outcomes(session, policy_version, clock.now(), "refused")
+    rate = consent_rate(session, clock.now().date() - timedelta(days=1), clock.now().date())
+    assert [(r.day, r.policy_version, r.withdrawals) for r in rate.rows] == [
+        (date(2026, 3, 2), 1, 3),
+        (date(2026, 3, 3), 1, 1),
+    ]
+    # A withdrawal is not an offer of the prompt: the rate is over offers only.
+    assert (rate.total.withdrawals, rate.total.offered, rate.total.withdrawn) == (4, 1, 0)
+    assert rate.as_dict()["total"]["withdrawals"] == 4  # type: ignore[index]
+
+
+def test_the_rate_api_counts_one_consented_ingest(
+    client: TestClient, session: Session, runtime: Runtime, clock: FixedClock
+) -> None:
+    _ingest_consented(session, runtime, "api-rate-1", clock.now() - timedelta(minutes=5))
+    session.commit()
+    dpo = Principal(kind="account", id=uuid.uuid4(), role="dpo", session_id=None)
+    client.app_state.dependency_overrides[current_principal] = lambda: dpo  # type: ignore[attr-defined]
+    body = client.get("/api/v1/consent/rate").json()
+    assert (body["total"]["accepted"], body["total"]["offered"]) == (1, 1)

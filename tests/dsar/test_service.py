@@ -202,7 +202,8 @@ def test_bundle_lists_withdrawals_deletions_and_who_had_access_by_role(
     ]
     assert str(manager.id) not in bundle.read("access_log.json").decode()
     assert f"recordings/{later.id}/audio.flac" in bundle.namelist()
-    assert "qa_manager" in bundle.read("report.html").decode()
+    # The report names the role (in the subject's language); the JSON keeps the code.
+    assert "Quality assurance manager" in bundle.read("report.html").decode()
 
 
 def test_employee_bundle_lists_calls_and_own_history_without_copying_callers_data(
@@ -303,3 +304,38 @@ def test_bundle_is_shredded_thirty_days_after_delivery(
             open_bundle(session, vault_runtime, request.id, actor="system", source="test")
         refreshed = session.get(DataSubjectRequest, request.id)
         assert refreshed is not None and refreshed.bundle_blobs_pending == []
+
+
+def test_the_shredding_date_is_known_from_delivery_until_it_happens(
+    session: Session, vault_runtime: Runtime, clock: FixedClock, make_recording: RecordingFactory
+) -> None:
+    from datetime import timedelta
+
+    from callvault.dsar.service import bundle_shred_due, case_note
+
+    make_recording(number=SUBJECT)
+    request = open_request(
+        session, vault_runtime, number=SUBJECT, actor="system", source="test",
+        note="  Via   e-post  ",
+    )  # fmt: skip
+    assert request.subject_number_tail == "4567"
+    assert case_note(vault_runtime, request) == "Via e-post"
+    build_bundle(session, vault_runtime, request.id, actor="system", source="test")
+    assert bundle_shred_due(request) is None
+    deliver(session, vault_runtime, request.id, actor="system", source="test")
+    assert bundle_shred_due(request) == clock.now() + timedelta(days=30)
+    session.commit()
+    clock.advance(days=30)
+    purge_expired_bundles(vault_runtime)
+    session.expire_all()
+    refreshed = session.get(DataSubjectRequest, request.id)
+    assert refreshed is not None and bundle_shred_due(refreshed) is None
+
+
+def test_a_case_note_longer_than_200_characters_is_refused(
+    session: Session, vault_runtime: Runtime
+) -> None:
+    with pytest.raises(InvalidInput):
+        open_request(
+            session, vault_runtime, number=SUBJECT, actor="system", source="test", note="x" * 201
+        )

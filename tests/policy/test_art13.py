@@ -68,3 +68,31 @@ def test_unknown_audience_or_language_is_refused(
 ) -> None:
     with pytest.raises(InvalidInput):
         art13_information(session, runtime, audience, language)
+
+
+@pytest.mark.parametrize(
+    ("description", "language", "expected"),
+    [
+        ("Kvalitetssäkring (§2).", "sv", "Kvalitetssäkring (§2). Sparas i 90 dagar."),
+        ("Quality assurance (§2)", "en", "Quality assurance (§2). Kept for 90 days."),
+    ],
+)
+def test_a_retention_line_reads_as_a_sentence(
+    description: str, language: str, expected: str
+) -> None:
+    from callvault.policy.art13 import _retention_line
+
+    assert _retention_line(description, 90, language) == expected
+
+
+@pytest.mark.parametrize("audience", ["caller", "employee"])
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_the_retention_of_the_bundled_purposes_reads_cleanly(
+    session: Session, runtime: Runtime, first_version: PolicyVersion, audience: str, language: str
+) -> None:
+    info = art13_information(session, runtime, audience, language)
+    retention = next(s for s in info["sections"] if s["heading"] in ("Lagringstid", "Retention"))  # type: ignore[union-attr, index]
+    lines = retention["paragraphs"][:-1]
+    assert len(lines) == 2
+    for line in lines:
+        assert ".:" not in line and line.endswith(("dagar.", "days."))

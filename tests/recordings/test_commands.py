@@ -61,6 +61,35 @@ def test_ingest_without_consent_fails(
 
 
 @pytest.mark.parametrize(
+    ("digit", "missing", "code"),
+    [
+        (None, None, "consent_missing"),
+        ("2", None, "consent_missing"),
+        ("1", "audio", "invalid_input"),
+        ("1", "meta", "invalid_input"),
+    ],
+    ids=["no-consent", "pressed-2", "no-audio-file", "no-meta-file"],
+)
+def test_ingest_json_prints_errors_as_a_json_document(
+    ingest_runtime: Runtime,
+    tmp_path: Path,
+    started: datetime,
+    digit: str | None,
+    missing: str | None,
+    code: str,
+) -> None:
+    consent = digit and {"digit": digit, "prompt_version": "v1", "at": started.isoformat()}
+    audio, meta = _files(tmp_path, started, consent=consent)
+    if missing:
+        Path(audio if missing == "audio" else meta).unlink()
+    result = CliRunner().invoke(app, ["ingest", audio, "--meta", meta, "--json"])
+    assert result.exit_code == 2, result.output
+    doc = json.loads(result.stdout.strip().splitlines()[-1])
+    assert doc == {"error": code, "message": doc["message"]}
+    assert doc["message"] and "+4670" not in doc["message"]
+
+
+@pytest.mark.parametrize(
     "command", [["ingest", "--help"], ["fsck", "--help"], ["keys", "rotate", "--help"]]
 )
 def test_help_works(command: list[str]) -> None:

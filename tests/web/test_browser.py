@@ -210,7 +210,10 @@ def test_the_dpo_logs_in_with_totp_and_grants_a_qa_manager_original_access_for_a
     page.get_by_role("radio", name="Alla inspelningar").check()
     first = page.get_by_label("Första dag").input_value()
     last = page.get_by_label("Sista dag").input_value()
-    assert (_day(last) - _day(first)).days == 7, "a week by default"
+    assert (_day(last) - _day(first)).days == 6, "a week by default: today and six more days"
+    # Only the chosen scope's inputs show.
+    assert not page.locator("#f-scope_from").is_visible()
+    assert not page.locator("#f-scope_team").is_visible()
     page.get_by_role("button", name="Skapa behörighet").click()
     assert page.get_by_role("status").filter(has_text="Behörigheten har skapats.").is_visible()
     row = page.locator("tbody tr", has_text="qa.manager@example.org")
@@ -220,9 +223,13 @@ def test_the_dpo_logs_in_with_totp_and_grants_a_qa_manager_original_access_for_a
         label="training.manager@example.org (Utbildningsansvarig chef)"
     )
     page.locator("#f-purpose").select_option("training")
-    page.get_by_label("Variant").select_option("pseudonymised")
+    # Training allows only pseudonymised recordings: the original is no longer offered.
+    assert page.locator("#f-variant option[value=original]").is_disabled()
+    assert page.get_by_label("Variant").input_value() == "pseudonymised"
     page.get_by_role("radio", name="Ett teams samtal").check()
-    page.get_by_label("Team (för ett teams samtal)").fill("support-1")
+    assert page.locator("#f-scope_team").is_visible()
+    assert not page.locator("#f-scope_agent").is_visible()
+    page.get_by_label("Team (för ett teams samtal)").select_option("support-1")
     page.get_by_role("button", name="Skapa behörighet").click()
     assert page.get_by_role("status").filter(has_text="Behörigheten har skapats.").is_visible()
 
@@ -325,7 +332,7 @@ def test_a_direct_url_outside_ones_grants_is_not_found_and_the_dpo_sees_the_refu
     assert refused.get_by_text("training.manager@example.org").is_visible()
     dpo.get_by_role("link", name="Se dem i loggboken").click()
     row = dpo.locator("tbody tr", has_text=str(world.recordings["b1"]))
-    assert row.get_by_text("Nekad").is_visible()
+    assert row.locator(".status", has_text="Nekad").is_visible()  # the outcome, not the action
 
 
 # --- screenshots --------------------------------------------------------------------------------
@@ -406,6 +413,66 @@ def test_the_login_works_from_the_keyboard_with_a_visible_focus(world: World, br
         stops.append(page.evaluate("() => document.activeElement.name || ''"))
     assert [s for s in stops if s][:3] == ["email", "password", "totp"], stops
     context.close()
+
+
+# --- narrow screens -----------------------------------------------------------------------------
+
+NARROW, WIDE = {"width": 390, "height": 844}, {"width": 1280, "height": 800}
+OUTSIDE_THE_SCREEN = """sel => Array.from(document.querySelectorAll(sel))
+  .filter(e => { const r = e.getBoundingClientRect(); return r.left < 0 || r.right > innerWidth; })
+  .map(e => e.textContent.trim())"""
+OUT_OF_THEIR_CARD = """() => Array.from(document.querySelectorAll('.card, .card *'))
+  .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent.trim())"""
+MASKED_LABELS = """() => {
+  const host = Array.from(document.querySelectorAll('#waveform *')).find(e => e.shadowRoot);
+  if (!host) return null;
+  return Array.from(host.shadowRoot.querySelectorAll('[part~="region-content"]')).map(p => ({
+    lines: p.getBoundingClientRect().height / parseFloat(getComputedStyle(p).lineHeight || 0)
+      || p.getBoundingClientRect().height / (1.2 * parseFloat(getComputedStyle(p).fontSize)),
+    text: p.textContent,
+  }));
+}"""
+
+
+def test_at_390_px_account_status_and_actions_are_on_screen(world: World, browser: Any) -> None:
+    page = page_of(world, browser, "it_admin")
+    page.set_viewport_size(NARROW)
+    try:
+        page.goto(f"{world.base}/accounts")
+        assert no_horizontal_overflow(page)
+        cells = "table.stack-narrow td .status, table.stack-narrow td button"
+        assert page.locator(cells).count() >= 5
+        assert page.evaluate(OUTSIDE_THE_SCREEN, cells) == []
+        # Stacked, each value says what it is.
+        assert page.locator("td[data-label='Status']").first.is_visible()
+        page.screenshot(path=str(SHOTS / "accounts-sv-390.png"), full_page=True)
+    finally:
+        page.set_viewport_size(WIDE)
+
+
+def test_at_390_px_nothing_sticks_out_of_a_dpo_card(world: World, browser: Any) -> None:
+    page = page_of(world, browser, "dpo")
+    page.set_viewport_size(NARROW)
+    try:
+        page.goto(f"{world.base}/dpo")
+        assert no_horizontal_overflow(page)
+        assert page.evaluate(OUT_OF_THEIR_CARD) == []
+    finally:
+        page.set_viewport_size(WIDE)
+
+
+def test_at_390_px_masked_labels_stay_on_one_line(world: World, browser: Any) -> None:
+    page = page_of(world, browser, "training_manager")
+    page.set_viewport_size(NARROW)
+    try:
+        page.goto(f"{world.base}/recordings/{world.recordings['a2']}")  # reason given in flow 3
+        page.wait_for_selector("[data-player][data-waveform=ready]", timeout=15000)
+        labels = page.evaluate(MASKED_LABELS)
+        assert labels and len(labels) == 2, labels  # one per masked interval, drawn once
+        assert all(label["lines"] < 1.9 for label in labels), labels
+        page.screenshot(path=str(SHOTS / "recording-masked-sv-390.png"), full_page=True)
+    finally:
+        page.set_viewport_size(WIDE)
 
 
 # --- flow 4 (last: it deletes recordings) -------------------------------------------------------

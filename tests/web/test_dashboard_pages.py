@@ -42,6 +42,31 @@ def test_the_dpo_dashboard_counts_stored_and_due_and_shows_zero_overdue(
     assert "data-chart=" in page.text and "Samtycke per vecka" in page.text
 
 
+def test_the_dpo_dashboard_counts_ingested_consents_and_withdrawals(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    recordings: list[uuid.UUID],
+) -> None:
+    from callvault.withdrawal.service import withdraw
+
+    withdraw(session, runtime, number="070-765 43 21", actor="system", channel="web")
+    withdraw(session, runtime, number="070-765 43 22", actor="system", channel="api")
+    log_in(client, runtime, people["dpo"])
+    page = client.get("/dpo")
+    table = page.text.split("Samtyckesutfall per vecka", 1)[1].split("</table>", 1)[0]
+    assert "Återkallelser" in table
+    rows = [
+        [c.split("</td>")[0] for c in row.split('<td class="num">')[1:]]
+        for row in table.split("<tbody>", 1)[1].split("<tr>")[1:]
+    ]
+    # Pressed 1: the recording ingested a day ago, last week (the other, 85 days ago, is outside
+    # the eight weeks shown); withdrawals: the two registered today, this week.
+    assert [row[0] for row in rows[-2:]] == ["1", "0"]
+    assert [row[-1] for row in rows[-2:]] == ["0", "2"]
+
+
 def test_an_overdue_recording_turns_the_figure_red_and_says_so(
     client: TestClient,
     session: Session,
@@ -68,8 +93,33 @@ def test_the_it_dashboard_shows_health_queue_storage_and_the_chain(
     assert page.status_code == 200
     for text in ("Köns längd", "Använt lagringsutrymme", "Senaste gallringen", "Loggboken"):
         assert text in page.text
-    checked = client.post("/audit/verify", data={"csrf_token": token})
+    assert "Inte kontrollerad ännu" in page.text
+    checked = client.post(
+        "/audit/verify", data={"csrf_token": token, "back": "/it"}, headers={"HX-Request": "true"}
+    )
     assert "Loggboken är obruten" in checked.text
+
+
+@pytest.mark.parametrize("role", ["it_admin", "dpo"])
+def test_after_a_check_the_chain_shows_one_status_only(
+    client: TestClient, runtime: Runtime, people: dict[str, Person], role: str
+) -> None:
+    token = log_in(client, runtime, people[role])
+    back = "/it" if role == "it_admin" else "/audit"
+    before = client.get(back).text
+    assert "Inte kontrollerad ännu" in before
+    # htmx replaces the whole status with the check's result ...
+    fragment = client.post(
+        "/audit/verify", data={"csrf_token": token, "back": back}, headers={"HX-Request": "true"}
+    ).text
+    assert "Loggboken är obruten" in fragment and "Inte kontrollerad ännu" not in fragment
+    assert fragment.count('class="status') == 1
+    assert f'name="back" value="{back}"' in fragment
+    # ... and without htmx the form goes back to its page, which shows the recorded check.
+    page = client.post("/audit/verify", data={"csrf_token": token, "back": back})
+    assert page.url.path == back
+    status = page.text.split('id="chain-status"', 1)[1].split("</form>", 1)[0]
+    assert "Obruten vid senaste kontrollen" in status and "Inte kontrollerad ännu" not in status
 
 
 @pytest.mark.parametrize(

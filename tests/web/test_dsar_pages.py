@@ -64,3 +64,54 @@ def test_only_the_dpo_handles_access_requests(
 ) -> None:
     log_in(client, runtime, people["it_admin"])
     assert client.get("/dsars").status_code == 403
+
+
+def test_the_dpo_tells_requests_apart_and_sees_when_the_bundle_is_shredded(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    policy_version: PolicyVersion,
+) -> None:
+    token = log_in(client, runtime, people["dpo"])
+    client.post(
+        "/dsars",
+        data={"csrf_token": token, "kind": "caller", "number": "070-123 45 67",
+              "language": "sv", "note": "Brev från advokatbyrå, 1 mars"},
+    )  # fmt: skip
+    client.post(
+        "/dsars",
+        data={"csrf_token": token, "kind": "employee", "account": people["agent"].id,
+              "language": "en", "note": ""},
+    )  # fmt: skip
+    caller, employee = sorted(session.query(DataSubjectRequest).all(), key=lambda r: r.subject_kind)
+    assert caller.subject_number_tail == "4567"
+    assert caller.case_note_enc is not None and b"advokat" not in caller.case_note_enc
+    listing = client.get("/dsars").text.split("<tbody>", 1)[1]
+    assert "nummer som slutar på 4567" in listing and "Brev från advokatbyrå, 1 mars" in listing
+    assert "agent@example.org" in listing
+    with immediate():
+        client.post(f"/dsars/{caller.id}/build", data={"csrf_token": token})
+    page = client.get(f"/dsars/{caller.id}").text
+    assert "Ärendeanteckning: Brev från advokatbyrå, 1 mars" in page
+    assert "Paketet förstörs" not in page  # not delivered yet
+    client.post(f"/dsars/{caller.id}/deliver", data={"csrf_token": token})
+    page = client.get(f"/dsars/{caller.id}").text
+    assert "den 1 apr. 2026, 30 dagar efter att det lämnades ut" in page
+
+
+def test_a_too_long_case_note_is_refused_and_nothing_is_opened(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    policy_version: PolicyVersion,
+) -> None:
+    token = log_in(client, runtime, people["dpo"])
+    refused = client.post(
+        "/dsars",
+        data={"csrf_token": token, "kind": "caller", "number": "070-123 45 67",
+              "language": "sv", "note": "x" * 201},
+    )  # fmt: skip
+    assert refused.status_code == 422 and "högst 200 tecken" in refused.text
+    assert session.query(DataSubjectRequest).count() == 0

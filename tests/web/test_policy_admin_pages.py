@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -13,14 +14,15 @@ from callvault.runtime import Runtime
 from tests.web.conftest import Person, log_in
 
 FIELD = re.compile(r'name="(p\d+-[a-z_]+)"[^>]*value="([^"]*)"')
+TEXTAREA = re.compile(r'name="(p\d+-[a-z_]+)"[^>]*>([^<]*)</textarea>')
 
 
 def _draft_form(page: str, token: str, **changes: str | list[str]) -> dict[str, Any]:
     form: dict[str, Any] = {"csrf_token": token, "change_note": "Kortare lagring"}
-    for name, value in FIELD.findall(page):
+    for name, value in FIELD.findall(page) + TEXTAREA.findall(page):
         if name.endswith("-variants") or name.endswith("-remove"):
             continue
-        form[name] = value
+        form[name] = html.unescape(value)
     for index in range(3):
         checked = re.findall(rf'name="p{index}-variants" value="(\w+)" checked', page)
         if checked:
@@ -151,3 +153,43 @@ def test_the_preview_fills_in_the_organisation(
     draft = session.query(PolicyDraft).one()
     preview = client.get(f"/policy/manage/drafts/{draft.id}?preview=sv").text
     assert "Exempel AB:s policy, se www.exempel.se." in preview
+
+
+def test_discarding_a_draft_asks_first(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    policy_version: PolicyVersion,
+) -> None:
+    token = log_in(client, runtime, people["dpo"])
+    created = client.post(
+        "/policy/manage/drafts", data={"csrf_token": token, "change_note": "Nytt ändamål"}
+    )
+    draft = session.query(PolicyDraft).one()
+    assert 'value="discard"' in created.text and "data-confirm=" in created.text
+    asked = client.post(
+        f"/policy/manage/drafts/{draft.id}", data={"csrf_token": token, "action": "discard"}
+    )
+    assert asked.status_code == 200 and "Kassera utkastet?" in asked.text
+    session.refresh(draft)
+    assert draft.state == "open", "nothing is discarded before the DPO confirms"
+    done = client.post(
+        f"/policy/manage/drafts/{draft.id}",
+        data={"csrf_token": token, "action": "discard", "confirmed": "1"},
+    )
+    assert done.url.path == "/policy/manage"
+    session.refresh(draft)
+    assert draft.state != "open"
+
+
+def test_long_texts_get_multi_line_fields(
+    client: TestClient, runtime: Runtime, people: dict[str, Person], policy_version: PolicyVersion
+) -> None:
+    token = log_in(client, runtime, people["dpo"])
+    assert re.search(r'<textarea id="f-change_note"', client.get("/policy/manage").text)
+    page = client.post(
+        "/policy/manage/drafts", data={"csrf_token": token, "change_note": "Förtydligande"}
+    ).text
+    for name in ("f-change_note", "p0-description_sv", "p0-description_en"):
+        assert re.search(rf'<textarea id="{name}"', page), name

@@ -108,6 +108,57 @@ def test_a_training_manager_sees_only_recordings_in_scope_and_only_pseudonymised
     assert client.get(f"/recordings/{calls['team2']}").status_code == 404
 
 
+def test_a_training_manager_asking_for_the_original_is_answered_not_found_in_swedish(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    calls: dict[str, uuid.UUID],
+) -> None:
+    grant(
+        session, runtime, people["dpo"], people["training_manager"],
+        purpose="training", variant="pseudonymised", scope=GrantScope(ScopeKind.ALL),
+    )  # fmt: skip
+    token = log_in(client, runtime, people["training_manager"])
+    client.post(
+        f"/recordings/{calls['team1']}/reason",
+        data={"csrf_token": token, "purpose": "training", "variant": "pseudonymised",
+              "reason": "Introduktion för nya medarbetare"},
+    )  # fmt: skip
+    answers = [
+        client.get(f"/recordings/{calls['team1']}/audio?variant=original"),
+        client.post(
+            f"/recordings/{calls['team1']}/reason",
+            data={
+                "csrf_token": token,
+                "purpose": "training",
+                "variant": "original",
+                "reason": "kort",
+            },
+        ),  # fmt: skip
+    ]
+    for answer in answers:
+        assert answer.status_code == 404
+        assert "Hittades inte" in answer.text and "state a reason" not in answer.text
+
+
+def test_a_refusal_about_the_reason_is_shown_in_swedish(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    calls: dict[str, uuid.UUID],
+) -> None:
+    grant(
+        session, runtime, people["dpo"], people["qa_manager"],
+        purpose="quality_assurance", variant="original", scope=GrantScope(ScopeKind.ALL),
+    )  # fmt: skip
+    log_in(client, runtime, people["qa_manager"])
+    refused = client.get(f"/recordings/{calls['team1']}/audio?variant=original")
+    assert refused.status_code == 422
+    assert "state a" not in refused.text and "Ange" in refused.text
+
+
 def test_a_reason_belongs_to_one_recording_and_must_be_meaningful(
     client: TestClient,
     session: Session,
@@ -306,7 +357,8 @@ def test_the_player_audio_needs_the_reason_of_this_session_and_its_variant(
     # without a stated reason, or asking for another variant than the one stated: refused
     variant = "pseudonymised" if stated else "original"
     refused = client.get(f"/recordings/{calls['team1']}/audio?variant={variant}")
-    assert refused.status_code == 422
+    # No reason stated: 422. The other variant: no grant allows it, so "not found".
+    assert refused.status_code == (404 if stated else 422)
     # (that the refusal itself is audited, committed apart from the request's rollback, is
     # tests/access/test_refusals.py's business: this test's transaction is rolled back whole)
     assert session.query(AuditEntry).filter(AuditEntry.action == "recording.play").count() == 0

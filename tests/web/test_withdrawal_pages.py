@@ -7,6 +7,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from callvault.clock import FixedClock
 from callvault.runtime import Runtime
 from tests.web.conftest import Person, log_in
 
@@ -47,3 +48,42 @@ def test_other_roles_may_not_register_withdrawals(
 ) -> None:
     log_in(client, runtime, people[role])
     assert client.get("/withdrawal").status_code == 403
+
+
+def test_a_call_reference_is_explained_and_its_confirmation_asks_to_check_the_reference(
+    client: TestClient, runtime: Runtime, people: dict[str, Person]
+) -> None:
+    token = log_in(client, runtime, people["agent"])
+    form = client.get("/withdrawal").text
+    assert "samtals-id:t från telefoniplattformen" in form
+    check = client.post(
+        "/withdrawal", data={"csrf_token": token, "by": "reference", "value": "CA-web-77"}
+    ).text
+    assert "Kontrollera samtalsreferensen" in check and "Kontrollera numret" not in check
+    by_number = client.post(
+        "/withdrawal", data={"csrf_token": token, "by": "number", "value": "070-123 45 67"}
+    ).text
+    assert "Kontrollera numret" in by_number
+
+
+def test_the_desk_keeps_a_history_of_withdrawals_without_numbers(
+    client: TestClient, runtime: Runtime, people: dict[str, Person]
+) -> None:
+    token = log_in(client, runtime, people["agent"])
+    references = []
+    for by, value in (("number", "070-123 45 67"), ("reference", "CA-web-78")):
+        assert isinstance(runtime.clock, FixedClock)
+        runtime.clock.advance(seconds=1)  # one after the other
+        done = client.post(
+            "/withdrawal/confirm", data={"csrf_token": token, "by": by, "value": value}
+        )
+        match = REFERENCE.search(done.text)
+        assert match
+        references.append(match.group(1))
+    history = client.get("/withdrawal").text.split('id="history"', 1)[1]
+    rows = history.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert [r for r in references[::-1] if r in rows] == references[::-1]
+    assert rows.index(references[1]) < rows.index(references[0])  # newest first
+    assert "Samtalsreferens" in rows and "Telefonnummer" in rows and "agent@example.org" in rows
+    for shape in ("070-123 45 67", "+46701234567", "701234567", "CA-web-78"):
+        assert shape not in history

@@ -344,21 +344,26 @@ def authorize(
     if variant is not None and variant not in (Variant.PSEUDONYMISED, Variant.ORIGINAL):
         raise refuse("variant", InvalidInput("the variant is pseudonymised or original"))
     text = normalise_reason(reason)
-    if action in NEEDS_REASON:
-        if not purpose or purpose not in registered_variants(session, now):
-            raise refuse("purpose", InvalidInput("state a purpose registered in the policy"))
-        if not is_meaningful(text):
-            raise refuse("reason", InvalidInput(REASON_RULE))
-        if variant is None:
-            raise refuse("variant", InvalidInput("choose the variant: pseudonymised or original"))
-    if rid is None:
-        raise refuse("unknown", NotFound(NOT_FOUND))
     candidates = [
         g
         for g in active_grants(session, principal, now)
         if (purpose is None or g.purpose_code == purpose)
         and (variant is None or g.variant == variant)
     ]
+    if action in NEEDS_REASON:
+        if not purpose or purpose not in registered_variants(session, now):
+            raise refuse("purpose", InvalidInput("state a purpose registered in the policy"))
+        if variant is not None and not candidates:
+            # No grant allows this purpose and variant at all (a training manager asking for
+            # the original): the answer to any access the grants do not cover, whatever the
+            # reason. It depends on one's own grants only, never on the recording.
+            raise refuse("no_grant", NotFound(NOT_FOUND))
+        if not is_meaningful(text):
+            raise refuse("reason", InvalidInput(REASON_RULE))
+        if variant is None:
+            raise refuse("variant", InvalidInput("choose the variant: pseudonymised or original"))
+    if rid is None:
+        raise refuse("unknown", NotFound(NOT_FOUND))
     flags = [covers(g).label(f"g{n}") for n, g in enumerate(candidates)]
     row = session.execute(
         sa.select(Recording.id, *flags).where(Recording.id == rid, _readable(now))

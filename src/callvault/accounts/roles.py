@@ -42,6 +42,12 @@ def may_assign_role(actor_role: str, current: str, new: str) -> bool:
     return False
 
 
+def may_act_on_account(actor_role: str, account_role: str) -> bool:
+    """Whether a person of `actor_role` may act on (disable, reset the second factor of) an
+    account holding `account_role`: a DPO's account is only another DPO's business."""
+    return account_role != Role.DPO or actor_role == Role.DPO
+
+
 def assignable_roles(actor_role: str, current: str) -> tuple[str, ...]:
     """The roles `actor_role` may give an account that now holds `current` (for forms)."""
     return tuple(r.value for r in Role if may_assign_role(actor_role, current, r.value))

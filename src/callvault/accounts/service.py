@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session
 from callvault.accounts import passwords, recovery, sessions, throttle, totp
 from callvault.accounts.csrf import token_for_session
 from callvault.accounts.models import Account, LoginFailure, LoginSession, LoginThrottle
-from callvault.accounts.roles import SECOND_FACTOR_REQUIRED, Role, may_assign_role, parse_role
+from callvault.accounts.roles import (
+    SECOND_FACTOR_REQUIRED,
+    Role,
+    may_act_on_account,
+    may_assign_role,
+    parse_role,
+)
 from callvault.db import transaction
 from callvault.errors import (
     AuthenticationFailed,
@@ -138,7 +144,7 @@ def _guard_dpo_account(session: Session, actor: str, account: Account) -> None:
     if account.role != Role.DPO or not actor.startswith("account:"):
         return
     actor_account = session.get(Account, uuid.UUID(actor.removeprefix("account:")))
-    if actor_account is None or actor_account.role != Role.DPO:
+    if actor_account is None or not may_act_on_account(actor_account.role, account.role):
         raise PermissionDenied("only a DPO may change a DPO's account")
 
 

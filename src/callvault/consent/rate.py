@@ -1,9 +1,17 @@
-"""The consent rate: accepted, refused and no answer per UTC day and policy version (§4)."""
+"""The consent rate: accepted, refused and no answer per UTC day and policy version (§4), with
+the withdrawals registered beside it.
+
+`accepted` counts consent evidence from every source (the IVR and ingested recordings, whose
+platform asked); `withdrawn` counts offers of the prompt that the caller answered with 9;
+`withdrawals` counts every registered withdrawal (IVR, web, API, CLI), from the withdrawals
+themselves, under the policy version in force when each was registered.
+"""
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -25,6 +33,7 @@ class RateRow:
     refused: int = 0
     no_answer: int = 0
     withdrawn: int = 0
+    withdrawals: int = 0  # registered withdrawals, every channel; not offers of the prompt
 
     @property
     def offered(self) -> int:
@@ -88,6 +97,40 @@ def consent_rate(session: Session, start: date, end: date) -> ConsentRate:
             result.total,
         ):
             setattr(row, outcome, getattr(row, outcome) + int(count))
+    for day, version in _withdrawals(session, start, end):
+        rows = [result.total]
+        if version is not None:
+            rows += [
+                days.setdefault((day, version), RateRow(day, version)),
+                versions.setdefault(version, RateRow(None, version)),
+            ]
+        for counted in rows:
+            counted.withdrawals += 1
     result.rows = [days[k] for k in sorted(days)]
     result.by_version = [versions[k] for k in sorted(versions)]
     return result
+
+
+def _withdrawals(session: Session, start: date, end: date) -> list[tuple[date, int | None]]:
+    """(UTC day, number of the policy version then in force) of each withdrawal registered in
+    the days start..end. Withdrawals are few, so they are bucketed here rather than in SQL."""
+    from callvault.withdrawal.models import Withdrawal
+
+    since = datetime.combine(start, time(), tzinfo=UTC)
+    until = datetime.combine(end + timedelta(days=1), time(), tzinfo=UTC)
+    versions = session.execute(
+        sa.select(PolicyVersion.effective_from, PolicyVersion.number).order_by(
+            PolicyVersion.effective_from, PolicyVersion.number
+        )
+    ).all()
+    starts = [effective for effective, _ in versions]
+    found: list[tuple[date, int | None]] = []
+    for (registered,) in session.execute(
+        sa.select(Withdrawal.registered_at).where(
+            Withdrawal.registered_at >= since, Withdrawal.registered_at < until
+        )
+    ):
+        at = registered.astimezone(UTC)
+        index = bisect.bisect_right(starts, at) - 1
+        found.append((at.date(), versions[index].number if index >= 0 else None))
+    return found

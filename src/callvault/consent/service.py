@@ -65,6 +65,16 @@ def record_consent(
         created_at=runtime.clock.now(),
     )
     session.add(evidence)
+    # Every new piece of evidence counts once as an accepted offer in the consent rate, from
+    # the IVR and from platforms that ingest (their prompt asked); reused evidence does not.
+    record_outcome(
+        session,
+        at=given_at,
+        policy_version=policy_version,
+        outcome="accepted",
+        language=language,
+        channel=source,
+    )
     session.flush()
     return evidence
 

@@ -31,6 +31,7 @@ class OpenRequest(BaseModel):
     account_id: uuid.UUID | None = None
     language: Literal["sv", "en"] = "sv"
     received_at: datetime | None = None
+    note: str | None = Field(default=None, max_length=200, description="the DPO's case note")
 
     @model_validator(mode="after")
     def _subject_matches(self) -> OpenRequest:
@@ -56,6 +57,8 @@ class DsarView(BaseModel):
     delivered_at: datetime | None
     closed_at: datetime | None
     bundle_deleted_at: datetime | None
+    bundle_shred_due_at: datetime | None
+    number_tail: str | None  # the last digits of a caller's number
 
 
 def _view(request: DataSubjectRequest, now: datetime) -> DsarView:
@@ -74,6 +77,8 @@ def _view(request: DataSubjectRequest, now: datetime) -> DsarView:
         delivered_at=request.delivered_at,
         closed_at=request.closed_at,
         bundle_deleted_at=request.bundle_deleted_at,
+        bundle_shred_due_at=service.bundle_shred_due(request),
+        number_tail=request.subject_number_tail,
     )
 
 
@@ -95,6 +100,7 @@ async def open_dsar(
         actor=principal.actor,
         source=client_address(request),
         received_at=body.received_at,
+        note=body.note,
     )
     return _view(opened, runtime.clock.now())
 

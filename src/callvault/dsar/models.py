@@ -52,3 +52,20 @@ class DataSubjectRequest(Base):
     closed_at: Mapped[datetime | None]
     bundle_deleted_at: Mapped[datetime | None]
     bundle_blobs_pending: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # For the DPO to tell requests apart: the last digits of a caller's number, and a case note
+    # of the DPO's own (sealed: it may name the person).
+    subject_number_tail: Mapped[str | None] = mapped_column(sa.String(4))
+    case_note_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+
+
+CASE_NOTE_CONTEXT = "dsar.case_note"
+
+
+def _register_sealed_columns() -> None:
+    """`callvault keys rotate` re-seals the case notes with the other sealed fields."""
+    from callvault.vault.fields import register_sealed_column
+
+    register_sealed_column(DataSubjectRequest.case_note_enc, CASE_NOTE_CONTEXT)
+
+
+_register_sealed_columns()

@@ -55,6 +55,7 @@ _T: dict[str, dict[str, str]] = {
     "col_reason": {"sv": "Skäl", "en": "Reason"},
     "col_object": {"sv": "Objekt", "en": "Object"},
     "col_outcome": {"sv": "Utfall", "en": "Outcome"},
+    "col_channel": {"sv": "Registrerad via", "en": "Registered through"},
     "none": {"sv": "Inga.", "en": "None."},
     "source": {"sv": "Varifrån uppgifterna kommer", "en": "Where the data comes from"},
     "source_caller": {
@@ -117,7 +118,13 @@ def text(key: str, language: str) -> str:
 
 
 def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+    """Stockholm time with its zone (CET or CEST), which every reader can place."""
+    from callvault.web.i18n import DISPLAY_TIMEZONE
+
+    if value is None:
+        return ""
+    local = value.astimezone(DISPLAY_TIMEZONE)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 def report_context(
@@ -125,11 +132,33 @@ def report_context(
 ) -> dict[str, Any]:
     """Every fact the report shows, as plain values (the HTML and the PDF both render this)."""
     from callvault.policy.art13 import art13_information
+    from callvault.web.i18n import using_language
 
     language = data.request.language
     audience = "caller" if data.is_caller else "employee"
     info = art13_information(session, runtime, audience, language)
-    role_counts = Counter(data.roles.get(e.actor, "unknown") for e in data.access_log)
+    # Codes (roles, purposes, actions, channels) are shown by name, in the subject's language,
+    # with the interface's catalogue.
+    with using_language(language):
+        return _context(data, info, language, generated_at)
+
+
+def _context(
+    data: SubjectData, info: dict[str, Any], language: str, generated_at: datetime
+) -> dict[str, Any]:
+    from callvault.web.labels import (
+        action_label,
+        object_label,
+        outcome_label,
+        reason_label,
+        role_or_actor_label,
+        source_label,
+    )
+    from callvault.web.messages import purpose_label
+
+    role_counts = Counter(
+        role_or_actor_label(data.roles.get(e.actor, "unknown")) for e in data.access_log
+    )
     return {
         "lang": language,
         "t": {k: v[language] for k, v in _T.items()},
@@ -152,20 +181,24 @@ def report_context(
                 "id": str(r.id),
                 "started": _when(r.started_at),
                 "duration": f"{r.duration_s:.0f}",
-                "purposes": ", ".join(r.purpose_codes),
+                "purposes": ", ".join(purpose_label(code) for code in r.purpose_codes),
                 "expires": _when(r.expires_at),
             }
             for r in data.recordings
         ],
         "withdrawals": [
-            {"reference": w.reference, "registered": _when(w.registered_at), "channel": w.channel}
+            {
+                "reference": w.reference,
+                "registered": _when(w.registered_at),
+                "channel": source_label(w.channel),
+            }
             for w in data.withdrawals
         ],
         "deletions": [
             {
                 "id": str(d.recording_id),
                 "deleted": _when(d.deleted_at or d.started_at),
-                "reason": d.reason,
+                "reason": source_label(d.reason),
             }
             for d in data.deletions
         ],
@@ -173,18 +206,19 @@ def report_context(
         "access": [
             {
                 "time": _when(e.at),
-                "role": data.roles.get(e.actor, "unknown"),
-                "action": e.action,
-                "reason": e.reason or "",
+                "role": role_or_actor_label(data.roles.get(e.actor, "unknown")),
+                "action": action_label(e.action),
+                "reason": reason_label(e.reason) if e.reason else "",
             }
             for e in data.access_log
         ],
         "own_activity": [
             {
                 "time": _when(e.at),
-                "action": e.action,
-                "object": f"{e.object_type or ''} {e.object_id or ''}".strip(),
-                "outcome": e.outcome,
+                "action": action_label(e.action),
+                "object": f"{object_label(e.object_type) if e.object_type else ''} "
+                f"{e.object_id or ''}".strip(),
+                "outcome": outcome_label(e.outcome),
             }
             for e in data.own_activity
         ],
@@ -198,29 +232,57 @@ def render_html(context: dict[str, Any]) -> str:
     return _env.get_template("report.html").render(**context)
 
 
+PDF_MARGIN_MM = 18
+
+
 def render_pdf(context: dict[str, Any]) -> bytes:
     """The same report as a PDF (reportlab), for subjects who want a document to keep."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate
+
+    t, info = context["t"], context["info"]
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=PDF_MARGIN_MM * mm,
+        rightMargin=PDF_MARGIN_MM * mm,
+        title=f"{t['title']} {context['reference']}",
+        author=info["controller"]["name"],
+        invariant=1,
+    )
+    doc.build(pdf_story(context))
+    return buffer.getvalue()
+
+
+def pdf_story(context: dict[str, Any]) -> list[Any]:
+    """The PDF's flowables: headings, paragraphs and tables with fixed column shares."""
     from xml.sax.saxutils import escape
 
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
     styles = getSampleStyleSheet()
+    # Table cells in a smaller type, so ids, times and headings fit their columns unbroken.
+    cell = ParagraphStyle("Cell", parent=styles["BodyText"], fontSize=8, leading=10)
+    width = A4[0] - 2 * PDF_MARGIN_MM * mm
     t = context["t"]
     story: list[Any] = []
 
     def para(value: str, style: str = "BodyText") -> None:
         story.append(Paragraph(escape(value), styles[style]))
 
-    def table(header: list[str], rows: list[list[str]]) -> None:
+    def table(header: list[str], rows: list[list[str]], shares: list[float]) -> None:
+        """`shares` of the text width per column (they add up to 1)."""
         if not rows:
             para(t["none"])
             return
-        cells = [[Paragraph(escape(c), styles["BodyText"]) for c in row] for row in [header, *rows]]
-        grid = Table(cells, repeatRows=1)
+        cells = [[Paragraph(escape(c), cell) for c in row] for row in [header, *rows]]
+        grid = Table(cells, repeatRows=1, colWidths=[width * share for share in shares])
         grid.setStyle(
             TableStyle(
                 [
@@ -239,9 +301,10 @@ def render_pdf(context: dict[str, Any]) -> bytes:
     table(
         [t["reference"], t["received"], t["deadline"], t["generated"]],
         [[context["reference"], context["received"], context["deadline"], context["generated"]]],
+        [0.22, 0.26, 0.26, 0.26],
     )
     para(t["summary"], "Heading2")
-    table(["", ""], [[t[k], str(v)] for k, v in context["counts"].items()])
+    table(["", ""], [[t[k], str(v)] for k, v in context["counts"].items()], [0.7, 0.3])
     para(t["recordings"], "Heading2")
     if not context["is_caller"]:
         para(t["others_text"])
@@ -257,17 +320,20 @@ def render_pdf(context: dict[str, Any]) -> bytes:
             [r["id"], r["started"], r["duration"], r["purposes"], r["expires"]]
             for r in context["recordings"]
         ],
+        [0.33, 0.19, 0.09, 0.20, 0.19],
     )
     if context["is_caller"]:
         para(t["withdrawals"], "Heading2")
         table(
-            [t["reference"], t["col_time"], ""],
+            [t["reference"], t["col_time"], t["col_channel"]],
             [[w["reference"], w["registered"], w["channel"]] for w in context["withdrawals"]],
+            [0.3, 0.3, 0.4],
         )
         para(t["deletions_text"])
         table(
             [t["col_recording"], t["col_time"], t["col_reason"]],
             [[d["id"], d["deleted"], d["reason"]] for d in context["deletions"]],
+            [0.42, 0.25, 0.33],
         )
         para(t["refusals"], "Heading2")
         para(t["refusals_text"])
@@ -276,16 +342,22 @@ def render_pdf(context: dict[str, Any]) -> bytes:
     para(t["access"], "Heading2")
     para(t["access_text"])
     para(t["roles_seen"], "Heading3")
-    table([t["col_role"], t["n_access"]], [[r, str(n)] for r, n in context["roles_seen"]])
+    table(
+        [t["col_role"], t["n_access"]],
+        [[r, str(n)] for r, n in context["roles_seen"]],
+        [0.7, 0.3],
+    )
     table(
         [t["col_time"], t["col_role"], t["col_action"], t["col_reason"]],
         [[a["time"], a["role"], a["action"], a["reason"]] for a in context["access"]],
+        [0.2, 0.22, 0.2, 0.38],
     )
     if not context["is_caller"]:
         para(t["own_activity"], "Heading2")
         table(
             [t["col_time"], t["col_action"], t["col_object"], t["col_outcome"]],
             [[a["time"], a["action"], a["object"], a["outcome"]] for a in context["own_activity"]],
+            [0.2, 0.25, 0.4, 0.15],
         )
     for section in info["sections"]:
         para(section["heading"], "Heading2")
@@ -294,13 +366,4 @@ def render_pdf(context: dict[str, Any]) -> bytes:
     para(t["contents"], "Heading2")
     para(t["contents_text"])
     story.append(Spacer(1, 5 * mm))
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        title=f"{t['title']} {context['reference']}",
-        author=info["controller"]["name"],
-        invariant=1,
-    )
-    doc.build(story)
-    return buffer.getvalue()
+    return story

@@ -28,7 +28,7 @@ from callvault.accounts.models import Account
 from callvault.db import transaction
 from callvault.dsar.bundle import write_bundle
 from callvault.dsar.gather import gather
-from callvault.dsar.models import DataSubjectRequest, DsarStatus, SubjectKind
+from callvault.dsar.models import CASE_NOTE_CONTEXT, DataSubjectRequest, DsarStatus, SubjectKind
 from callvault.errors import Conflict, InvalidInput, NotFound
 from callvault.phone import normalise_e164
 from callvault.runtime import Runtime
@@ -42,6 +42,8 @@ BUNDLE_KIND = "dsar_bundle"
 DUE_SOON = timedelta(days=7)
 KEEP_DELIVERED = timedelta(days=30)
 KEEP_UNDELIVERED = timedelta(days=30)  # from building, for a bundle never delivered
+MAX_NOTE = 200
+NUMBER_TAIL = 4  # digits of a caller's number kept to tell requests apart
 LANGUAGES = ("sv", "en")
 ACTIVE = (DsarStatus.OPEN.value, DsarStatus.IN_PROGRESS.value)
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -93,10 +95,18 @@ def open_request(
     actor: str,
     source: str,
     received_at: datetime | None = None,
+    note: str | None = None,
 ) -> DataSubjectRequest:
-    """Open a request for a caller (by number, any usual form) or an employee (by account)."""
-    from callvault.vault.fields import phone_lookup_hash
+    """Open a request for a caller (by number, any usual form) or an employee (by account).
 
+    `note` is the DPO's case note (sealed); a caller's request also keeps the last digits of
+    the number, so that the DPO can tell requests apart without the number itself.
+    """
+    from callvault.vault.fields import phone_lookup_hash, seal
+
+    note = " ".join((note or "").split()) or None
+    if note is not None and len(note) > MAX_NOTE:
+        raise InvalidInput(f"a case note has at most {MAX_NOTE} characters")
     if (number is None) == (account_id is None):
         raise InvalidInput("give either the caller's number or the employee's account")
     if language not in LANGUAGES:
@@ -107,12 +117,13 @@ def open_request(
         raise InvalidInput("a request cannot be received in the future")
     if account_id is not None and session.get(Account, account_id) is None:
         raise NotFound("no such account")
+    e164 = normalise_e164(number) if number else None
     request = DataSubjectRequest(
         reference=_reference(),
         subject_kind=(SubjectKind.CALLER if number is not None else SubjectKind.EMPLOYEE).value,
-        subject_number_hash=(
-            phone_lookup_hash(runtime.keyring, normalise_e164(number)) if number else None
-        ),
+        subject_number_hash=phone_lookup_hash(runtime.keyring, e164) if e164 else None,
+        subject_number_tail=e164[-NUMBER_TAIL:] if e164 else None,
+        case_note_enc=seal(runtime.keyring, note, CASE_NOTE_CONTEXT) if note else None,
         subject_account_id=account_id,
         language=language,
         status=DsarStatus.OPEN.value,
@@ -366,6 +377,27 @@ def _expired_bundles(
         for request in session.scalars(sa.select(DataSubjectRequest).where(live, condition)):
             found.setdefault(request.id, (request, reason))
     return list(found.values())
+
+
+def case_note(runtime: Runtime, request: DataSubjectRequest) -> str | None:
+    """The DPO's case note, unsealed for the DPO's pages."""
+    from callvault.vault.fields import unseal
+
+    if request.case_note_enc is None:
+        return None
+    return unseal(runtime.keyring, request.case_note_enc, CASE_NOTE_CONTEXT)
+
+
+def bundle_shred_due(request: DataSubjectRequest) -> datetime | None:
+    """When the request's bundle is shredded at the latest: 30 days after delivery, or 30 days
+    after building if it is never delivered (None while there is none, or once it is gone).
+    Closing the request, a withdrawal or retention shred it earlier (`_expired_bundles`)."""
+    if not has_live_bundle(request):
+        return None
+    if request.delivered_at is not None:
+        return request.delivered_at + KEEP_DELIVERED
+    assert request.built_at is not None
+    return request.built_at + KEEP_UNDELIVERED
 
 
 def purge_expired_bundles(runtime: Runtime) -> int:

@@ -126,6 +126,7 @@ _T: dict[str, dict[str, str]] = {
         "erasure, go to the data protection officer: {dpo}.",
     },
     "days": {"sv": "{n} dagar", "en": "{n} days"},
+    "kept": {"sv": "Sparas i {n} dagar.", "en": "Kept for {n} days."},
 }
 
 
@@ -182,7 +183,8 @@ def art13_information(
         legal_basis = identity.fill(employee_basis(version, language), language)
     rights = _t("rights_text" if audience == "caller" else "rights_employee", language)
     retention_lines = [
-        f"{p['description']}: {_t('days', language, n=p['retention_days'])}" for p in purposes
+        _retention_line(str(p["description"]), int(str(p["retention_days"])), language)
+        for p in purposes
     ]
     sections = [
         {
@@ -228,3 +230,10 @@ def art13_information(
         "withdrawal_number": settings.withdrawal_number if audience == "caller" else None,
         "sections": sections,
     }
+
+
+def _retention_line(description: str, days: int, language: str) -> str:
+    """ "<description> Kept for 90 days.", the description ending its own sentence."""
+    text = description.rstrip()
+    separator = " " if text.endswith((".", "!", "?")) else ". "
+    return f"{text}{separator}{_t('kept', language, n=days)}"

@@ -118,9 +118,10 @@ def ensure_first_version(session: Session, runtime: Runtime) -> PolicyVersion:
     return version
 
 
+# Swedish first: the note is shown as written on the Swedish and the English pages alike.
 FIRST_VERSION_NOTE = (
-    "Version 1: the call-recording policy as adopted (samtalsinspelningspolicy), "
-    "with its two purposes, training and quality assurance, each kept 90 days."
+    "Version 1: samtalsinspelningspolicyn som den antogs, med sina två ändamål, utbildning "
+    "och kvalitetssäkring, som vart och ett sparas i 90 dagar."
 )
 
 

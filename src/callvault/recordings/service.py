@@ -469,3 +469,16 @@ def set_state(session: Session, recording: Recording, state: str) -> None:
     recording.state = target
     session.flush()
     log.info("recording_state", recording_id=str(recording.id), state=str(target))
+
+
+def known_teams(session: Session) -> list[str]:
+    """The teams that stored recordings name, sorted: what a team-scoped grant can cover."""
+    from callvault.retention.service import LIVE_STATES
+
+    query = (
+        sa.select(Recording.team)
+        .where(Recording.team.is_not(None), Recording.state.in_(LIVE_STATES))
+        .distinct()
+        .order_by(Recording.team)
+    )
+    return [team for team in session.scalars(query) if team]

@@ -227,7 +227,8 @@ def _finish(
     state.outcome = outcome
     now = runtime.clock.now()
     state.updated_at = now
-    if state.line == LINE_CONSENT:
+    # An acceptance was counted with its evidence (`record_consent`); the rest are counted here.
+    if state.line == LINE_CONSENT and outcome != CallOutcome.ACCEPTED:
         record_outcome(
             session, at=now, policy_version=version, outcome=outcome.value, language=state.language
         )

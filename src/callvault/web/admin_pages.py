@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -12,20 +14,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from callvault.accounts import service as accounts
 from callvault.accounts.auth import Principal, client_address
-from callvault.accounts.roles import Role, assignable_roles
+from callvault.accounts.roles import Role, assignable_roles, may_act_on_account
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import Conflict, InvalidInput, PermissionDenied
 from callvault.inputs import filter_day, whole_number
 from callvault.web.dashboard_pages import account_labels
 from callvault.web.forms import Posted, text
-from callvault.web.grants_pages import day_start
-from callvault.web.i18n import gettext, using_language
+from callvault.web.grants_pages import day_start, parse_day
+from callvault.web.i18n import DISPLAY_TIMEZONE, gettext, using_language
 from callvault.web.pages import Auditor, ITAdmin, RoleAssigner
 from callvault.web.templating import language_for, render
 
 router = APIRouter(include_in_schema=False)
 
 AUDIT_PAGE = 50
+AUDIT_FILTERS = ("who", "action", "outcome", "from", "until", "object_type", "object_id")
 ASSIGNABLE_ROLES = tuple(r.value for r in Role if r != Role.DPO)
 
 
@@ -55,6 +58,8 @@ def audit_page(
         actor=actor or None,
         action=(query.get("action") or "").strip()[:64] or None,
         outcome=outcome if outcome in ("ok", "refused", "error") else None,
+        object_type=(query.get("object_type") or "").strip()[:64] or None,
+        object_id=(query.get("object_id") or "").strip()[:128] or None,
         since=day_start(first) if first else None,
         until=day_start(last + timedelta(days=1)) if last else None,
         limit=AUDIT_PAGE + 1,
@@ -69,9 +74,7 @@ def audit_page(
         source=client_address(request),
         details={"view": "web", "returned": len(entries)},
     )
-    kept = {
-        k: v for k, v in query.items() if k in ("who", "action", "outcome", "from", "until") and v
-    }
+    kept = {k: v for k, v in query.items() if k in AUDIT_FILTERS and v}
     verified = search(session, action="audit.verify", limit=1)
     return render(
         request,
@@ -85,11 +88,68 @@ def audit_page(
             else None,
             "first_url": "?" + urlencode(kept) if before else None,
             "last_verify": verified[0] if verified else None,
+            "object_pages": {e.seq: _object_page(e, principal) for e in entries},
+            "export_from": (
+                runtime.clock.now().astimezone(DISPLAY_TIMEZONE).date() - timedelta(days=30)
+            ).isoformat(),
+            "export_until": runtime.clock.now().astimezone(DISPLAY_TIMEZONE).date().isoformat(),
             "last_checkpoint": session.scalar(
                 sa.select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(1)
             ),
         },
         principal=principal,
+    )
+
+
+def _object_page(entry: Any, principal: Principal) -> str | None:
+    """The page of an entry's object, where the reader has one (the trail links the rest to
+    every entry about the same object)."""
+    if not entry.object_id:
+        return None
+    if principal.role == Role.DPO and entry.object_type == "dsar":
+        return f"/dsars/{entry.object_id}"
+    if principal.role == Role.DPO and entry.object_type == "grant":
+        return "/grants#all-grants"
+    if principal.role == Role.IT_ADMIN and entry.object_type == "account":
+        return "/accounts#all-accounts"
+    return None
+
+
+@router.get("/audit/export")
+def audit_export(
+    request: Request, principal: Auditor, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    """Every entry of the Stockholm days from..until as CSV or JSON Lines (for a SIEM)."""
+    from fastapi.responses import StreamingResponse
+
+    from callvault.audit.export import FORMATS, entries_between, export_lines
+    from callvault.audit.service import record
+
+    query = request.query_params
+    fmt = query.get("format", "")
+    first, last = parse_day(query.get("from", "")), parse_day(query.get("until", ""))
+    if fmt not in FORMATS or first is None or last is None or last < first:
+        raise InvalidInput("give format (csv or jsonl) and the days from and until")
+    since, until = day_start(first), day_start(last + timedelta(days=1))
+    record(
+        session,
+        actor=principal.actor,
+        action="audit.read",
+        source=client_address(request),
+        details={"view": "export", "format": fmt, "from": str(first), "until": str(last)},
+    )  # committed with the request's transaction, before the stream starts
+
+    def lines() -> Iterator[bytes]:
+        # Its own session: the stream outlives the request's.
+        with runtime.sessions() as reader:
+            for line in export_lines(entries_between(reader, since, until), fmt):
+                yield line.encode("utf-8")
+
+    name = f"callvault-audit-{first}-{last}.{fmt}"
+    return StreamingResponse(
+        lines(),
+        media_type=FORMATS[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
@@ -112,6 +172,12 @@ def _accounts_page(
         for a in listed
         if a.disabled_at is None and a.id != principal.id
     }
+    # The accounts this person may disable or reset: never their own, a DPO's only for a DPO.
+    actionable = {
+        str(a.id)
+        for a in listed
+        if a.id != principal.id and may_act_on_account(principal.role, a.role)
+    }
     return render(
         request,
         "accounts.html",
@@ -119,6 +185,7 @@ def _accounts_page(
             "accounts": listed,
             "manages_accounts": principal.role == Role.IT_ADMIN,
             "role_choices": role_choices,
+            "actionable": actionable,
             "roles": ASSIGNABLE_ROLES,
             "values": values or {"email": "", "role": "agent", "language": "sv"},
             "problems": problems or [],

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from callvault.access.requests import pending_requests
 from callvault.accounts.auth import client_address
 from callvault.accounts.service import list_accounts
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.web.figures import consent_chart, dpo_figures, it_figures
+from callvault.web.forms import Posted, text
 from callvault.web.i18n import gettext, using_language
 from callvault.web.pages import DPO, Auditor, ITAdmin
 from callvault.web.templating import language_for, render
 
 router = APIRouter(include_in_schema=False)
+
+VERIFY_RETURNS = frozenset({"/it", "/audit"})  # the pages that offer the chain check
 
 
 def account_labels(session: SessionDep) -> dict[str, str]:
@@ -42,6 +46,7 @@ def dpo_dashboard(
                 "accepted": gettext("Pressed 1 (consent)"),
                 "refused": gettext("Pressed 2 (no consent)"),
                 "no_answer": gettext("No answer"),
+                "withdrawals": gettext("Withdrawals"),
             },
         )
     return render(
@@ -79,8 +84,12 @@ def it_dashboard(
 
 
 @router.post("/audit/verify", response_class=HTMLResponse)
-def verify_audit_chain(request: Request, principal: Auditor, runtime: RuntimeDep) -> Response:
-    """Check the whole chain now, as `GET /api/v1/audit/verify` does, and show the result."""
+def verify_audit_chain(
+    request: Request, principal: Auditor, session: SessionDep, runtime: RuntimeDep, form: Posted
+) -> Response:
+    """Check the whole chain now, as `GET /api/v1/audit/verify` does, and show the result in
+    place of the chain's status (htmx), or go back to the page the check was asked from."""
+    from callvault.audit.models import AuditCheckpoint
     from callvault.audit.service import record_isolated
     from callvault.audit.signing import load_verifier
     from callvault.audit.verify import verification_connection, verify_chain
@@ -100,9 +109,21 @@ def verify_audit_chain(request: Request, principal: Auditor, runtime: RuntimeDep
         outcome="ok" if report.ok else "error",
         details={"entries": report.entries, "first_bad_seq": report.first_bad_seq},
     )
+    back = text(form, "back")
+    back = back if back in VERIFY_RETURNS else "/audit"
+    if request.headers.get("HX-Request") != "true":
+        return RedirectResponse(back, status_code=303)
+    checkpoint = session.scalar(
+        sa.select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(1)
+    )
     return render(
         request,
-        "dashboards/_verify.html",
-        {"report": report, "checked_at": runtime.clock.now()},
+        "dashboards/_chain_body.html",
+        {
+            "report": report,
+            "checked_at": runtime.clock.now(),
+            "last_checkpoint": checkpoint,
+            "back": back,
+        },
         principal=principal,
     )

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from callvault.accounts.auth import client_address
+from callvault.accounts.models import Account
 from callvault.accounts.service import list_accounts
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.dsar import service as dsars
+from callvault.dsar.models import DataSubjectRequest
 from callvault.errors import Conflict, InvalidInput, NotFound
 from callvault.web.forms import Posted, text
 from callvault.web.grants_pages import day_start, parse_day
@@ -20,6 +22,12 @@ from callvault.web.pages import DPO
 from callvault.web.templating import language_for, render
 
 router = APIRouter(include_in_schema=False)
+
+
+def _notes(runtime: RuntimeDep, requests: list[DataSubjectRequest]) -> dict[uuid.UUID, str]:
+    """Each request's case note, for the list (a few a month: unsealing each is cheap)."""
+    notes = {r.id: dsars.case_note(runtime, r) for r in requests}
+    return {rid: note for rid, note in notes.items() if note}
 
 
 def _list_page(
@@ -32,11 +40,14 @@ def _list_page(
     problems: list[str] | None = None,
 ) -> HTMLResponse:
     now = runtime.clock.now()
+    requests = dsars.list_requests(session)
     return render(
         request,
         "dsars/list.html",
         {
-            "requests": dsars.list_requests(session),
+            "requests": requests,
+            "notes": _notes(runtime, requests),
+            "emails": {a.id: a.email for a in list_accounts(session)},
             "due_soon": {r.id for r in dsars.due_soon(session, now)},
             "now": now,
             "people": [(str(a.id), a.email) for a in list_accounts(session)],
@@ -59,7 +70,9 @@ def dsar_list(
 def dsar_open(
     request: Request, principal: DPO, session: SessionDep, runtime: RuntimeDep, form: Posted
 ) -> Response:
-    values = {k: text(form, k) for k in ("kind", "number", "account", "language", "received")}
+    values = {
+        k: text(form, k) for k in ("kind", "number", "account", "language", "received", "note")
+    }
     received_day = parse_day(values["received"])
     received: datetime | None = day_start(received_day) if received_day else None
     if received is not None and received > runtime.clock.now():
@@ -74,6 +87,7 @@ def dsar_open(
                 actor=principal.actor,
                 source=client_address(request),
                 received_at=received,
+                note=values["note"],
             )
         else:
             opened = dsars.open_request(
@@ -84,11 +98,16 @@ def dsar_open(
                 actor=principal.actor,
                 source=client_address(request),
                 received_at=received,
+                note=values["note"],
             )
-    except (InvalidInput, NotFound, ValueError):
+    except (InvalidInput, NotFound, ValueError) as exc:
         session.rollback()
         with using_language(language_for(request, principal)):
-            problem = gettext("Give the caller's phone number, or choose the employee's account.")
+            problem = (
+                gettext("A case note has at most 200 characters.")
+                if isinstance(exc, InvalidInput) and "case note" in exc.message
+                else gettext("Give the caller's phone number, or choose the employee's account.")
+            )
         return _list_page(request, principal, session, runtime, values=values, problems=[problem])
     return RedirectResponse(f"/dsars/{opened.id}?done=dsar", status_code=303)
 
@@ -104,6 +123,11 @@ def _detail(
         template,
         {
             "r": found,
+            "note": dsars.case_note(runtime, found),
+            "shred_due": dsars.bundle_shred_due(found),
+            "employee": (
+                session.get(Account, found.subject_account_id) if found.subject_account_id else None
+            ),
             "now": now,
             "due_soon": dsars.is_due_soon(found, now),
             "active": found.status in dsars.ACTIVE,

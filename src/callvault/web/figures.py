@@ -28,6 +28,7 @@ class WeekRate:
     accepted: int
     refused: int
     no_answer: int
+    withdrawals: int = 0
 
     @property
     def offered(self) -> int:
@@ -75,15 +76,16 @@ def weekly_consent(session: Session, today: date, weeks: int = WEEKS_SHOWN) -> l
     totals: dict[str, list[int]] = {}
     for index in range(weeks):
         year, week, _ = (start + timedelta(weeks=index)).isocalendar()
-        totals[f"{year}-W{week:02d}"] = [0, 0, 0]
+        totals[f"{year}-W{week:02d}"] = [0, 0, 0, 0]
     for row in consent_rate(session, start, today).rows:
         if row.day is None:
             continue
         year, week, _ = row.day.isocalendar()
-        bucket = totals.setdefault(f"{year}-W{week:02d}", [0, 0, 0])
+        bucket = totals.setdefault(f"{year}-W{week:02d}", [0, 0, 0, 0])
         bucket[0] += row.accepted
         bucket[1] += row.refused
         bucket[2] += row.no_answer
+        bucket[3] += row.withdrawals
     return [WeekRate(week, *counts) for week, counts in totals.items()]
 
 
@@ -135,9 +137,14 @@ def consent_chart(weeks: list[WeekRate], labels: dict[str, str]) -> str:
             "data": {
                 "labels": [w.week for w in weeks],
                 "datasets": [
-                    {"label": labels["accepted"], "data": [w.accepted for w in weeks]},
-                    {"label": labels["refused"], "data": [w.refused for w in weeks]},
-                    {"label": labels["no_answer"], "data": [w.no_answer for w in weeks]},
+                    {"label": labels[key], "data": [getattr(w, key) for w in weeks], "stack": stack}
+                    # Withdrawals are not offers of the prompt: a bar of their own beside them.
+                    for key, stack in (
+                        ("accepted", "offers"),
+                        ("refused", "offers"),
+                        ("no_answer", "offers"),
+                        ("withdrawals", "withdrawals"),
+                    )
                 ],
             },
         }

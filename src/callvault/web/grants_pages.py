@@ -18,6 +18,7 @@ from callvault.accounts.service import list_accounts
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import InvalidInput, PermissionDenied
 from callvault.policy.service import version_in_force
+from callvault.recordings.service import known_teams
 from callvault.web.forms import Posted, text, texts
 from callvault.web.i18n import DISPLAY_TIMEZONE, gettext, using_language
 from callvault.web.messages import purpose_label, role_label, service_message
@@ -26,19 +27,28 @@ from callvault.web.templating import language_for, render
 
 router = APIRouter(include_in_schema=False)
 
-DEFAULT_DAYS = 7
+VARIANTS = ("pseudonymised", "original")
+
+DEFAULT_DAYS = 7  # a new grant covers today and the six days after it
 
 
 @dataclass(frozen=True)
 class GrantRow:
     grant: AccessGrant
     grantee: str
+    granted_by: str
     status: str  # active, upcoming, expired, revoked
 
 
 def day_start(value: date) -> datetime:
     """Midnight at the start of a day in the organisation's time zone, as UTC."""
     return datetime.combine(value, time.min, tzinfo=DISPLAY_TIMEZONE).astimezone(UTC)
+
+
+def day_end(value: date) -> datetime:
+    """The (exclusive) end of a day in the organisation's time zone, as UTC: a form's last day
+    runs to its end, and the `last_day` filter shows that day again."""
+    return day_start(value + timedelta(days=1))
 
 
 def parse_day(raw: str) -> date | None:
@@ -68,7 +78,12 @@ def _page(
     grantees = [a for a in people if a.role in GRANTEE_ROLES]
     emails = {a.id: a.email for a in list_accounts(session)}
     rows = [
-        GrantRow(g, emails.get(g.grantee_id, str(g.grantee_id)), _status(g, now))
+        GrantRow(
+            g,
+            emails.get(g.grantee_id, str(g.grantee_id)),
+            emails.get(g.granted_by, str(g.granted_by)),
+            _status(g, now),
+        )
         for g in list_grants(session, runtime, principal)
     ]
     today = now.astimezone(DISPLAY_TIMEZONE).date()
@@ -78,14 +93,15 @@ def _page(
         "variant": "pseudonymised",
         "scope": "all",
         "valid_from": today.isoformat(),
-        "valid_until": (today + timedelta(days=DEFAULT_DAYS)).isoformat(),
+        "valid_until": (today + timedelta(days=DEFAULT_DAYS - 1)).isoformat(),
     }
     defaults.update(values or {})
     with using_language(language_for(request, principal)):
         grantee_options = [(str(a.id), f"{a.email} ({role_label(a.role)})") for a in grantees]
-        purpose_options = [
-            (p.code, purpose_label(p.code)) for p in version_in_force(session, now).purposes
-        ]
+        purposes = version_in_force(session, now).purposes
+        purpose_options = [(p.code, purpose_label(p.code)) for p in purposes]
+    # Which variants each purpose allows: the form offers only those (forms.js follows a change).
+    variants = {p.code: list(p.variants) for p in purposes}
     return render(
         request,
         "grants.html",
@@ -93,6 +109,9 @@ def _page(
             "rows": rows,
             "grantee_options": grantee_options,
             "purpose_options": purpose_options,
+            "purpose_variants": variants,
+            "allowed_variants": variants.get(defaults["purpose"], list(VARIANTS)),
+            "team_options": [(team, team) for team in known_teams(session)],
             "values": defaults,
             "problems": problems or [],
         },
@@ -114,9 +133,7 @@ def _scope(form: Posted) -> GrantScope:
         first, last = parse_day(text(form, "scope_from")), parse_day(text(form, "scope_until"))
         if first is None or last is None:
             raise InvalidInput("a date_range scope needs both date_from and date_until")
-        return GrantScope(
-            kind, date_from=day_start(first), date_until=day_start(last + timedelta(1))
-        )
+        return GrantScope(kind, date_from=day_start(first), date_until=day_end(last))
     if kind == ScopeKind.AGENT:
         return GrantScope(kind, agent_id=text(form, "scope_agent").strip() or None)
     if kind == ScopeKind.TEAM:
@@ -150,7 +167,7 @@ def grants_create(
             variant=text(form, "variant"),
             scope=_scope(form),
             valid_from=day_start(first),
-            valid_until=day_start(last + timedelta(days=1)),
+            valid_until=day_end(last),
             allows_download=bool(texts(form, "allows_download")),
             note=text(form, "note").strip() or None,
             source=client_address(request),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -107,3 +107,14 @@ def format_duration(seconds: float | None) -> str:
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def format_last_day(end: datetime | None) -> str:
+    """The last day a period ending (exclusively) at `end` covers, in the organisation's time
+    zone: a period that ends at midnight Stockholm time ends with the day before."""
+    if end is None:
+        return "–"
+    local = end.astimezone(DISPLAY_TIMEZONE)
+    if local.time() == time.min:
+        local -= timedelta(days=1)
+    return format_date(local, format="medium", locale=_locale())

@@ -93,6 +93,10 @@ SERVICE_MESSAGES = frozenset(
         N_("a recording id is not valid"),
         N_("give the first and the last day of the grant"),
         N_("only the data protection officer manages grants"),
+        N_("state a purpose registered in the policy"),
+        N_("state a reason of at least 10 characters"),
+        N_("choose the variant: pseudonymised or original"),
+        N_("give format (csv or jsonl) and the days from and until"),
     }
 )
 

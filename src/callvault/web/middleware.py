@@ -74,6 +74,7 @@ async def html_error(request: Request, exc: CallvaultError) -> Response:
     """Error pages for people: log in again, not allowed, or not found (never which of the two)."""
     from callvault.accounts.auth import PasswordChangeRequired, SecondFactorRequired
     from callvault.web.i18n import gettext, using_language
+    from callvault.web.messages import service_message
     from callvault.web.templating import language_for, render
 
     principal = getattr(request.state, "principal", None)
@@ -100,7 +101,8 @@ async def html_error(request: Request, exc: CallvaultError) -> Response:
         elif exc.status_code == 429:
             title, message = gettext("Too many attempts"), gettext("Please try again later.")
         elif exc.status_code < 500:
-            title, message = gettext("The request could not be handled"), exc.message
+            title = gettext("The request could not be handled")
+            message = service_message(exc.message)
         else:
             title, message = (
                 gettext("Something went wrong"),

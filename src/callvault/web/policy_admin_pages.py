@@ -181,6 +181,14 @@ def save_draft(
     action = text(form, "action", "save")
     try:
         if action == "discard":
+            if text(form, "confirmed") != "1":
+                # Ask first (forms.js asks in the browser and sends `confirmed` itself).
+                return render(
+                    request,
+                    "policy/discard.html",
+                    {"draft": drafts.get_draft(session, draft_id)},
+                    principal=principal,
+                )
             drafts.discard_draft(session, runtime, draft_id, actor=principal)
             return RedirectResponse("/policy/manage", status_code=303)
         drafts.update_draft(

@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from callvault.web import i18n
+from callvault.web import i18n, labels
 from callvault.web.messages import (
     N_,
     flash_message,
@@ -80,6 +80,7 @@ def _environment() -> Environment:
     env.filters.update(
         when=i18n.format_when,
         day=i18n.format_day,
+        last_day=i18n.format_last_day,
         number=i18n.format_number,
         share=i18n.format_share,
         bytes=i18n.format_bytes,
@@ -87,6 +88,9 @@ def _environment() -> Environment:
         purpose_label=purpose_label,
         variant_label=variant_label,
         role_option=lambda role: (role, role_label(role)),
+    )
+    env.globals.update(
+        {name: getattr(labels, name) for name in labels.TEMPLATE_GLOBALS},
     )
     env.globals.update(
         role_label=role_label,

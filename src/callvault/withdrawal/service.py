@@ -168,3 +168,15 @@ def withdrawn_during(session: Session, number_hash: str, started_at: datetime) -
         )
         is not None
     )
+
+
+def recent_withdrawals(session: Session, *, limit: int = 20) -> list[Withdrawal]:
+    """The latest withdrawals, newest first: references and times for the desk's history (a
+    withdrawal holds no number, only its keyed hash, which the history does not show)."""
+    return list(
+        session.scalars(
+            sa.select(Withdrawal)
+            .order_by(Withdrawal.registered_at.desc(), Withdrawal.id)
+            .limit(limit)
+        )
+    )

@@ -78,6 +78,7 @@
       player.on("decode", function () {
         if (regions) {
           var label = box.getAttribute("data-masked-label") || "masked";
+          regions.clearRegions();  // "decode" can come again (peaks, then media): draw once
           masked.forEach(function (m) {
             regions.addRegion({
               start: m.start, end: m.end, drag: false, resize: false,
