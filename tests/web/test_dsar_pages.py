@@ -94,7 +94,8 @@ def test_the_dpo_tells_requests_apart_and_sees_when_the_bundle_is_shredded(
         client.post(f"/dsars/{caller.id}/build", data={"csrf_token": token})
     page = client.get(f"/dsars/{caller.id}").text
     assert "Ärendeanteckning: Brev från advokatbyrå, 1 mars" in page
-    assert "Paketet förstörs" not in page  # not delivered yet
+    # Not delivered yet: shredded at the latest 30 days after building (issue 16.1).
+    assert "senast den 1 apr. 2026, 30 dagar efter att det skapades" in page
     client.post(f"/dsars/{caller.id}/deliver", data={"csrf_token": token})
     page = client.get(f"/dsars/{caller.id}").text
     assert "den 1 apr. 2026, 30 dagar efter att det lämnades ut" in page

@@ -91,6 +91,8 @@ def test_the_download_flag_says_it_does_not_prevent_saving(
     page = client.get("/grants")
     assert "Det hindrar inte att ljudet sparas" in page.text
     assert 'aria-describedby="f-download-hint"' in page.text
+
+
 def test_the_last_day_is_shown_as_given_and_the_grant_ends_when_it_ends_in_stockholm(
     client: TestClient,
     runtime: Runtime,
