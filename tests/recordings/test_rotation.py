@@ -55,7 +55,12 @@ def test_rotate_moves_data_keys_and_sealed_fields_to_the_new_key(
     for rec_id in ids:
         rec = session.get(Recording, rec_id)
         assert rec is not None and rec.caller_number_enc is not None
-        assert sealed_kek_id(rec.caller_number_enc) == active
+        # A recording's number is sealed in its key epoch: rotation moves it to the epoch's
+        # new KEK, never out of the epoch.
+        kek = sealed_kek_id(rec.caller_number_enc)
+        assert kek != active and ingest_runtime.keyring.current_kek_for(kek) == kek
+        assert kek in [s.kek_ids[-1] for s in ingest_runtime.keyring.epochs()]
+        assert len(ingest_runtime.keyring.epochs()[0].kek_ids) == 2
         assert (
             unseal(ingest_runtime.keyring, rec.caller_number_enc, "recording.caller")
             == "+46701234567"

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from callvault.consent.models import ConsentEvidence
 from callvault.db import transaction
 from callvault.recordings.models import Recording, RecordingState
+from callvault.retention.epochs import retire_expired_epochs
 from callvault.retention.models import DeletionReason, DeletionReceipt
 from callvault.runtime import Runtime
 
@@ -154,11 +155,14 @@ def begin_deletion(
     now: datetime,
     limit: int | None = None,
     withdrawal_id: uuid.UUID | None = None,
+    journal: bool = True,
 ) -> Begun:
     """Phase 1 for live recordings matching `condition`, inside the caller's transaction.
 
-    Their keys are destroyed in this same transaction.
+    Their keys are destroyed in this same transaction, and the erasure is written to the
+    erasure journal before it commits (`journal=False` only for a restore's replay of it).
     """
+    from callvault.backup.journal import journal_erasure
     from callvault.vault import service as vault
     from callvault.vault.models import Artifact
 
@@ -173,7 +177,18 @@ def begin_deletion(
         kinds[owner_id].append(kind)
     evidence_ids = [row.consent_evidence_id for row in rows if row.consent_evidence_id]
     call_ids = [row.call_id for row in rows]
-    evidence_deleted = _delete_consent_evidence(session, evidence_ids, call_ids)
+    evidence_deleted, evidence_gone = _delete_consent_evidence(session, evidence_ids, call_ids)
+    if journal:
+        journal_erasure(
+            runtime,
+            "recordings_erased",
+            {
+                "recordings": ids,
+                "consent_evidence": evidence_gone,
+                "withdrawals": [withdrawal_id] if withdrawal_id else [],
+            },
+            at=now,
+        )
     session.execute(
         sa.update(Recording)
         .where(Recording.id.in_(ids))
@@ -218,24 +233,25 @@ def begin_deletion(
 
 def _delete_consent_evidence(
     session: Session, evidence_ids: Sequence[uuid.UUID], call_ids: Sequence[str]
-) -> dict[str, int]:
-    """Delete the evidence of these calls; returns how many rows went, per call id."""
+) -> tuple[dict[str, int], list[uuid.UUID]]:
+    """Delete the evidence of these calls; returns how many rows went per call id, and their
+    ids."""
     condition: sa.ColumnElement[bool] = ConsentEvidence.call_id.in_(call_ids)
     if evidence_ids:
         condition = sa.or_(condition, ConsentEvidence.id.in_(evidence_ids))
     gone = session.execute(
         sa.delete(ConsentEvidence)
         .where(condition)
-        .returning(ConsentEvidence.call_id)
+        .returning(ConsentEvidence.call_id, ConsentEvidence.id)
         .execution_options(synchronize_session=False)
     ).all()
     counts: dict[str, int] = {}
-    for (call_id,) in gone:
+    for call_id, _ in gone:
         counts[call_id] = counts.get(call_id, 0) + 1
-    return counts
+    return counts, [evidence_id for _, evidence_id in gone]
 
 
-def delete_unused_consent_evidence(session: Session, now: datetime) -> int:
+def delete_unused_consent_evidence(session: Session, now: datetime, runtime: Runtime) -> int:
     """Delete consent evidence whose call never became a (live) recording, once the longest
     retention of its policy version has passed: evidence of consent is kept as long as the
     recording it covers, and no longer (e.g. a call whose audio never arrived)."""
@@ -248,6 +264,7 @@ def delete_unused_consent_evidence(session: Session, now: datetime) -> int:
         ).group_by(PolicyPurpose.policy_version_id)
     ).all()
     deleted = 0
+    gone_ids: list[uuid.UUID] = []
     for version_id, days in longest:
         live_recording = sa.exists().where(
             Recording.state.in_(LIVE_STATES),
@@ -267,7 +284,11 @@ def delete_unused_consent_evidence(session: Session, now: datetime) -> int:
             .execution_options(synchronize_session=False)
         ).all()
         deleted += len(gone)
+        gone_ids.extend(row.id for row in gone)
     if deleted:
+        from callvault.backup.journal import journal_erasure
+
+        journal_erasure(runtime, "consent_evidence_erased", {"consent_evidence": gone_ids}, at=now)
         record(
             session,
             actor="system",
@@ -423,7 +444,9 @@ def delete_expired_recordings(
         if progress is not None:
             progress(len(ids))
     with transaction(runtime.sessions) as session:
-        evidence += delete_unused_consent_evidence(session, now)
+        evidence += delete_unused_consent_evidence(session, now, runtime)
+    retire_expired_epochs(runtime, now)
+    with transaction(runtime.sessions) as session:
         overdue = overdue_count(session, now)
     result = SweepResult(
         dry_run=False,
