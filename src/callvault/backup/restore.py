@@ -27,8 +27,10 @@ from callvault.backup.queries import RESTORE_ACTION
 from callvault.backup.replay import ReplayResult, replay_erasures
 from callvault.backup.service import verify_backup
 from callvault.backup.snapshot import restore_database
+from callvault.config import write_private_file
 from callvault.db import migrate, transaction
 from callvault.runtime import Runtime
+from callvault.vault.keyring import KmsKeyring
 from callvault.vault.storage import FileBlobStore
 
 log = structlog.get_logger(__name__)
@@ -78,6 +80,7 @@ def restore_backup(
         path.resolve() / manifest["database"]["file"],
     )
     migrate(runtime.engine)
+    _restore_kms_lookup(runtime, path.resolve())
     say("blobs")
     restored, missing = _restore_blobs(runtime, path.resolve(), manifest)
     beyond_use = _beyond_use(runtime)
@@ -112,6 +115,15 @@ def _restore_blobs(runtime: Runtime, root: Path, manifest: dict[str, Any]) -> tu
     if missing and not isinstance(runtime.blobs, FileBlobStore):
         log.warning("restore_blobs_missing", blobs=missing)
     return restored, missing
+
+
+def _restore_kms_lookup(runtime: Runtime, root: Path) -> None:
+    """A KMS keyring's sealed look-up key, if this machine lacks it (only the KMS opens it)."""
+    keyring = runtime.keyring
+    sealed = root / "kms-lookup.json"
+    if isinstance(keyring, KmsKeyring) and sealed.is_file() and not keyring.lookup_path.exists():
+        keyring.lookup_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_private_file(keyring.lookup_path, sealed.read_bytes())
 
 
 def _beyond_use(runtime: Runtime) -> int:

@@ -431,11 +431,18 @@ def register_kms(scheme: str, factory: KmsFactory) -> None:
     _KMS_FACTORIES[scheme] = factory
 
 
-def open_keyring(url: str) -> Keyring:
-    """`file:///path/keyring.json` (the default) or a registered KMS scheme."""
+def open_keyring(url: str, state_dir: Path | None = None) -> Keyring:
+    """`file:///path/keyring.json` (the default), `awskms://KEY-ID?region=…` (its sealed
+    look-up key and epoch ids in `state_dir`), or a registered KMS scheme."""
     parsed = urlparse(url)
     if parsed.scheme == "file":
         return LocalKeyring(Path(unquote(parsed.path)))
+    if parsed.scheme == "awskms" and "awskms" not in _KMS_FACTORIES:
+        from callvault.vault.awskms import open_aws_kms_keyring
+
+        if state_dir is None:
+            raise ConfigurationError("an awskms:// keyring needs a directory for its state")
+        return open_aws_kms_keyring(url, state_dir)
     factory = _KMS_FACTORIES.get(parsed.scheme)
     if factory is None:
         raise ConfigurationError(
