@@ -38,8 +38,10 @@ def replay_erasures(
 ) -> ReplayResult:
     """Carry out every erasure in `entries` on the database as it is now (idempotent: what is
     already erased stays so). Epoch KEKs first, so nothing of a destroyed epoch is readable
-    even for a moment; then recordings, in batches, through the same deletion as retention."""
-    groups: dict[tuple[DeletionReason, uuid.UUID | None], set[uuid.UUID]] = {}
+    even for a moment; then recordings, in batches of 500 whatever entries they came from,
+    through the same deletion as retention (each receipt keeps its withdrawal's id)."""
+    groups: dict[DeletionReason, set[uuid.UUID]] = {}
+    withdrawal_of: dict[uuid.UUID, uuid.UUID] = {}
     evidence: set[uuid.UUID] = set()
     epochs: dict[str, JournalEntry] = {}
     for entry in entries:
@@ -47,18 +49,17 @@ def replay_erasures(
         for epoch in entry.ids.get("epochs", []):
             epochs.setdefault(epoch, entry)
         if entry.kind == "recordings_erased":
+            recordings = [uuid.UUID(i) for i in entry.ids["recordings"]]
             withdrawals = entry.ids.get("withdrawals", [])
-            key = (
-                (DeletionReason.WITHDRAWAL, uuid.UUID(withdrawals[0]))
-                if withdrawals
-                else (DeletionReason.RETENTION, None)
-            )
-            groups.setdefault(key, set()).update(uuid.UUID(i) for i in entry.ids["recordings"])
+            reason = DeletionReason.WITHDRAWAL if withdrawals else DeletionReason.RETENTION
+            groups.setdefault(reason, set()).update(recordings)
+            if withdrawals:
+                withdrawal_of.update((r, uuid.UUID(withdrawals[0])) for r in recordings)
     for epoch, entry in sorted(epochs.items()):
         runtime.keyring.destroy_epoch(epoch, entry.at)
     erased = 0
     now = runtime.clock.now()
-    for (reason, withdrawal_id), ids in groups.items():
+    for reason, ids in groups.items():
         ordered = sorted(ids)
         for start in range(0, len(ordered), BATCH):
             batch = ordered[start : start + BATCH]
@@ -69,8 +70,8 @@ def replay_erasures(
                     Recording.id.in_(batch),
                     reason=reason,
                     now=now,
-                    withdrawal_id=withdrawal_id,
                     journal=False,
+                    withdrawal_of=withdrawal_of,
                 )
             erased += len(begun.recording_ids)
             if progress is not None:

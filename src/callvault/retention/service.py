@@ -20,7 +20,7 @@ policy has none, so nothing can stop a due deletion.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -156,11 +156,13 @@ def begin_deletion(
     limit: int | None = None,
     withdrawal_id: uuid.UUID | None = None,
     journal: bool = True,
+    withdrawal_of: Mapping[uuid.UUID, uuid.UUID] | None = None,
 ) -> Begun:
     """Phase 1 for live recordings matching `condition`, inside the caller's transaction.
 
     Their keys are destroyed in this same transaction, and the erasure is written to the
-    erasure journal before it commits (`journal=False` only for a restore's replay of it).
+    erasure journal before it commits (`journal=False` only for a restore's replay of it,
+    which names each recording's withdrawal in `withdrawal_of` to replay many in one batch).
     """
     from callvault.backup.journal import journal_erasure
     from callvault.vault import service as vault
@@ -203,14 +205,15 @@ def begin_deletion(
         .execution_options(synchronize_session=False)
     )
     receipts = []
+    shredded = vault.shred_keys_of(session, ids)
     for row in rows:
-        names = vault.shred_owner_keys(session, row.id)
+        names = sorted(shredded[row.id])
         receipts.append(
             {
                 "id": uuid.uuid4(),
                 "recording_id": row.id,
                 "reason": reason.value,
-                "withdrawal_id": withdrawal_id,
+                "withdrawal_id": (withdrawal_of or {}).get(row.id, withdrawal_id),
                 "due_at": row.expires_at if reason is DeletionReason.RETENTION else now,
                 "started_at": now,
                 "deleted_at": None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -259,6 +259,24 @@ def shred_owner_keys(session: Session, owner_id: uuid.UUID) -> list[str]:
         session.delete(artifact)
     session.flush()
     log.info("owner_keys_shredded", owner_id=str(owner_id), artifacts=len(names))
+    return names
+
+
+def shred_keys_of(session: Session, owner_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """`shred_owner_keys` for many owners in one statement; returns each owner's blob names."""
+    names: dict[uuid.UUID, list[str]] = {owner: [] for owner in owner_ids}
+    if not names:
+        return names
+    session.flush()
+    gone = session.execute(
+        sa.delete(Artifact)
+        .where(Artifact.owner_id.in_(list(names)))
+        .returning(Artifact.owner_id, Artifact.blob_name)
+        .execution_options(synchronize_session=False)
+    ).all()
+    for owner_id, blob_name in gone:
+        names[owner_id].append(blob_name)
+    log.info("owner_keys_shredded", owners=len(names), artifacts=len(gone))
     return names
 
 
