@@ -26,3 +26,14 @@ def test_init_refuses_while_the_marker_exists(vault_runtime: Runtime) -> None:
     set_marker(vault_runtime, "backup-1")
     with pytest.raises(RestoreUnfinished):
         initialise(vault_runtime)
+
+
+def test_the_worker_runs_no_job_while_the_marker_exists(vault_runtime: Runtime) -> None:
+    from huey.exceptions import CancelExecution
+
+    from callvault.backup.tasks import hold_jobs_while_restoring
+
+    hold_jobs_while_restoring(object())  # no marker: the job runs
+    set_marker(vault_runtime, "backup-1")
+    with pytest.raises(CancelExecution):
+        hold_jobs_while_restoring(object())
