@@ -13,6 +13,7 @@ import secrets
 import zipfile
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
@@ -70,12 +71,45 @@ def test_a_restore_never_brings_an_erased_call_back(
     epochs = json.loads(cli("keys", "epochs", "--json").stdout.strip().splitlines()[-1])
     assert epochs and all(e["kek"] == "destroyed" for e in epochs), epochs
 
+    _nothing_in_the_backup_opens(runtime, backup)
     again = cli("backup", "restore", str(backup), "--yes", "--without-journal").stdout
     assert "WITHOUT the erasure journal" in again
     assert "3 recordings in this backup are beyond use" in again
     for name in "ABC":
         assert _audio_in_export(tmp_path, name) == []
     _consistent()
+
+
+def _nothing_in_the_backup_opens(runtime: Runtime, backup: Path) -> None:
+    """With every epoch destroyed, no key, caller number or consent in the old backup opens."""
+    from callvault.errors import KeyringError
+    from callvault.vault.fields import unseal
+    from callvault.vault.keyring import WrappedKey
+
+    copy = sa.create_engine(f"sqlite:///{backup / 'database.sqlite3'}")
+    try:
+        with copy.connect() as conn:
+            keys = conn.exec_driver_sql("SELECT kek_id, wrapped_key FROM vault_artifacts").all()
+            numbers = [
+                (value, context)
+                for table, context in (
+                    ("recordings", "recording.caller"),
+                    ("consent_evidence", "consent.caller"),
+                )
+                for (value,) in conn.exec_driver_sql(
+                    f"SELECT caller_number_enc FROM {table}"  # noqa: S608 (fixed table names)
+                )
+            ]
+    finally:
+        copy.dispose()
+    assert len(keys) == 6 and len(numbers) == 6  # A, B and C: audio, metadata; two numbers
+    for kek_id, wrapped in keys:
+        assert not runtime.keyring.has_kek(kek_id)
+        with pytest.raises(KeyringError):
+            runtime.keyring.unwrap(WrappedKey(kek_id, wrapped), b"any")
+    for value, context in numbers:
+        with pytest.raises(KeyringError):
+            unseal(runtime.keyring, value, context)
 
 
 def test_restore_stops_on_a_missing_journal_unless_told(
