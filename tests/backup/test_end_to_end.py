@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import secrets
+import subprocess
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,9 +23,11 @@ from typer.testing import CliRunner
 from callvault.audit.models import AuditEntry
 from callvault.cli import app
 from callvault.clock import FixedClock
+from callvault.db import make_engine
 from callvault.runtime import Runtime
 from tests.backup.calls import NUMBERS, T0, cli
 from tests.backup.calls import ingest as _ingest
+from tests.schema import own_database
 
 
 def _audio_in_export(tmp_path: Path, name: str) -> list[str]:
@@ -80,28 +85,44 @@ def test_a_restore_never_brings_an_erased_call_back(
     _consistent()
 
 
+@contextmanager
+def _backup_copy(backup: Path) -> Iterator[sa.Engine]:
+    """The backup's database as it is in the backup (a scratch database for a pg_dump)."""
+    from callvault.backup.snapshot import libpq_url
+
+    if (backup / "database.sqlite3").exists():
+        engine = sa.create_engine(f"sqlite:///{backup / 'database.sqlite3'}")
+        yield engine
+        engine.dispose()
+        return
+    with own_database(backup.parent, postgres=True) as url:
+        subprocess.run(  # noqa: S603
+            ["pg_restore", "--no-owner", "-d", libpq_url(url), str(backup / "database.pgdump")],  # noqa: S607
+            check=True,
+        )
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
+
+
 def _nothing_in_the_backup_opens(runtime: Runtime, backup: Path) -> None:
     """With every epoch destroyed, no key, caller number or consent in the old backup opens."""
     from callvault.errors import KeyringError
     from callvault.vault.fields import unseal
     from callvault.vault.keyring import WrappedKey
 
-    copy = sa.create_engine(f"sqlite:///{backup / 'database.sqlite3'}")
-    try:
-        with copy.connect() as conn:
-            keys = conn.exec_driver_sql("SELECT kek_id, wrapped_key FROM vault_artifacts").all()
-            numbers = [
-                (value, context)
-                for table, context in (
-                    ("recordings", "recording.caller"),
-                    ("consent_evidence", "consent.caller"),
-                )
-                for (value,) in conn.exec_driver_sql(
-                    f"SELECT caller_number_enc FROM {table}"  # noqa: S608 (fixed table names)
-                )
-            ]
-    finally:
-        copy.dispose()
+    with _backup_copy(backup) as copy, copy.connect() as conn:
+        keys = conn.exec_driver_sql("SELECT kek_id, wrapped_key FROM vault_artifacts").all()
+        numbers = [
+            (bytes(value), context)
+            for table, context in (
+                ("recordings", "recording.caller"),
+                ("consent_evidence", "consent.caller"),
+            )
+            for (value,) in conn.exec_driver_sql(
+                f"SELECT caller_number_enc FROM {table}"  # noqa: S608 (fixed table names)
+            )
+        ]
     assert len(keys) == 6 and len(numbers) == 6  # A, B and C: audio, metadata; two numbers
     for kek_id, wrapped in keys:
         assert not runtime.keyring.has_kek(kek_id)
