@@ -37,7 +37,7 @@ def backup(tmp_path: Path, vault_runtime: Runtime) -> Path:
 def test_a_fresh_backup_verifies(vault_runtime: Runtime, backup: Path) -> None:
     result = verify_backup(vault_runtime, backup)
     assert result.ok, result.problems
-    assert "database.sqlite3" in result.manifest["files"]
+    assert result.manifest["database"]["file"] in result.manifest["files"]
     assert not list(backup.parent.glob("backup.partial-*"))
 
 
@@ -63,7 +63,7 @@ def _flip_a_bit(path: Path) -> None:
     ("damage", "problem"),
     [
         (lambda b: _flip_a_bit(b / "blobs.json"), "checksum mismatch: blobs.json"),
-        (lambda b: _flip_a_bit(b / "database.sqlite3"), "checksum mismatch: database"),
+        (lambda b: _flip_a_bit(next(b.glob("database.*"))), "checksum mismatch: database"),
         (lambda b: next((b / "blobs").iterdir()).unlink(), "missing: blobs/"),
         (lambda b: (b / "extra.txt").write_text("x"), "not in the manifest: extra.txt"),
     ],
