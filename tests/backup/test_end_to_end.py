@@ -170,3 +170,17 @@ def test_without_the_journal_a_withdrawn_call_would_come_back(
     assert _audio_in_export(tmp_path, "A") == []
     cli("backup", "restore", str(backup), "--yes", "--without-journal")
     assert _audio_in_export(tmp_path, "A") == [f"recordings/{ids['A']}/audio.flac"]
+
+
+def test_restore_without_yes_touches_nothing(
+    world: tuple[Runtime, FixedClock], tmp_path: Path
+) -> None:
+    runtime, clock = world
+    cli("init")
+    clock.set(T0)
+    backup = tmp_path / "backup-1"
+    cli("backup", "create", str(backup))
+    ids = _ingest(tmp_path, "C")
+    refused = CliRunner().invoke(app, ["backup", "restore", str(backup)])
+    assert refused.exit_code == 2 and "--yes" in refused.output
+    assert _audio_in_export(tmp_path, "C") == [f"recordings/{ids}/audio.flac"]

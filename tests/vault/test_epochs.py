@@ -127,3 +127,67 @@ def test_rotation_keeps_keys_in_their_epochs(
     assert keks == {after.kek_ids[-1]}
     assert report.data_keys == 3  # the factory's three artifacts
     assert open_artifact(session, vault_runtime, recording.id, "original").read()
+
+
+def test_a_later_policy_version_with_longer_retention_lands_in_a_later_epoch(
+    session: Session, vault_runtime: Runtime, policy_version: PolicyVersion, clock: FixedClock
+) -> None:
+    """Through ingest itself: the same call under version 1 (90 days) and version 2 (180)."""
+    import io
+
+    from callvault.policy.models import PolicyPurpose
+    from callvault.recordings.models import Recording
+    from callvault.recordings.service import ingest_recording
+    from callvault.vault.fields import sealed_kek_id
+    from tests.recordings.synthetic import meta, wav
+
+    first = ingest_recording(
+        session,
+        vault_runtime,
+        io.BytesIO(wav(seed=1)),
+        meta("epoch-v1", clock.now() - timedelta(days=2)),
+        actor="system",
+        source="cli",
+    )
+    later = PolicyVersion(
+        number=2,
+        effective_from=clock.now() - timedelta(days=1),
+        approved_by=None,
+        change_note="longer training retention",
+        text_sv="Testpolicy 2.",
+        text_en="Test policy 2.",
+        prompt_sv=policy_version.prompt_sv,
+        prompt_en=policy_version.prompt_en,
+        created_at=clock.now() - timedelta(days=1),
+    )
+    later.purposes.append(
+        PolicyPurpose(
+            code="training",
+            description_sv="t",
+            description_en="t",
+            retention_days=180,
+            variants=["pseudonymised"],
+        )
+    )
+    session.add(later)
+    session.flush()
+    second = ingest_recording(
+        session,
+        vault_runtime,
+        io.BytesIO(wav(seed=2)),
+        meta("epoch-v2", clock.now() - timedelta(hours=1), purposes=["training"]),
+        actor="system",
+        source="cli",
+    )
+    states = {s.epoch: s for s in vault_runtime.keyring.epochs()}
+    epochs = []
+    for result in (first, second):
+        recording = session.get(Recording, result.id)
+        assert recording is not None and recording.caller_number_enc is not None
+        epoch = epoch_of(recording.expires_at)
+        epochs.append(epoch)
+        keks = {a.kek_id for a in session.query(Artifact).filter_by(owner_id=result.id)}
+        keks.add(sealed_kek_id(recording.caller_number_enc))
+        assert keks == {states[epoch].kek_ids[-1]}
+    assert epochs[1] > epochs[0]
+    assert epoch_end(epochs[1]) - epoch_end(epochs[0]) >= timedelta(days=84)
