@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
@@ -105,3 +106,11 @@ def test_withdrawal_and_retention_write_ids_only(
     )
     values = [v for e in report.entries for vs in e.ids.values() for v in vs]
     assert values and all(id_like.match(v) for v in values), values
+
+
+def test_the_setting_puts_the_journal_on_other_storage(tmp_path: Path) -> None:
+    from callvault.config import Settings
+
+    elsewhere = tmp_path / "other-volume" / "journal.jsonl"
+    settings = Settings(env="test", data_dir=tmp_path / "var", erasure_journal_path=elsewhere)
+    assert settings.resolved_erasure_journal_path == elsewhere

@@ -137,6 +137,7 @@ def _append(runtime: Runtime, kind: str, ids: dict[str, list[str]], at: datetime
                 if kind != "journal_created":
                     # A journal that is gone is started again under a new id: a restore then
                     # sees that it does not reach its backup and stops.
+                    log.warning("erasure_journal_started_again", path=str(path))
                     created = {"journal": [secrets.token_hex(16)]}
                     seq, prev = _write(fd, signer, seq, prev, "journal_created", created, at)
             else:

@@ -62,12 +62,15 @@ def snapshot_database(url: str, engine: Engine, out: Path) -> tuple[str, Snapsho
     """Copy the database into `out`; returns the file name and the facts read from the copy."""
     if url.startswith("sqlite"):
         target = out / SQLITE_FILE
-        with (
-            closing(sqlite3.connect(sqlite_path(url), timeout=30)) as src,
-            closing(sqlite3.connect(target)) as dst,
-        ):
-            src.backup(dst)  # one step: a read transaction holds the whole copy consistent
-            dst.execute("PRAGMA journal_mode=DELETE")
+        try:
+            with (
+                closing(sqlite3.connect(sqlite_path(url), timeout=30)) as src,
+                closing(sqlite3.connect(target)) as dst,
+            ):
+                src.backup(dst)  # one step: a read transaction holds the whole copy consistent
+                dst.execute("PRAGMA journal_mode=DELETE")
+        except sqlite3.Error as exc:
+            raise StorageError(f"the database could not be copied ({type(exc).__name__})") from None
         copy = sa.create_engine(f"sqlite:///{target}")
         try:
             with copy.connect() as connection:
@@ -106,12 +109,17 @@ def restore_database(url: str, engine: Engine, source: Path) -> None:
     if source.name == SQLITE_FILE:
         live = sqlite_path(url)
         live.parent.mkdir(parents=True, exist_ok=True)
-        with (
-            closing(sqlite3.connect(source)) as src,
-            closing(sqlite3.connect(live, timeout=30)) as dst,
-        ):
-            src.backup(dst)
-            dst.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:
+            with (
+                closing(sqlite3.connect(source)) as src,
+                closing(sqlite3.connect(live, timeout=30)) as dst,
+            ):
+                src.backup(dst)
+                dst.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            raise StorageError(
+                f"the database could not be restored ({type(exc).__name__})"
+            ) from None
     else:
         pg_restore = shutil.which("pg_restore")
         if pg_restore is None:
