@@ -133,19 +133,51 @@ def _nothing_in_the_backup_opens(runtime: Runtime, backup: Path) -> None:
             unseal(runtime.keyring, value, context)
 
 
-def test_restore_stops_on_a_missing_journal_unless_told(
-    world: tuple[Runtime, FixedClock], tmp_path: Path
+def _remove(journal: Path, _older: bytes) -> None:
+    journal.unlink()
+
+
+def _alter(journal: Path, _older: bytes) -> None:
+    journal.write_bytes(
+        journal.read_bytes().replace(
+            b'"kind":"recordings_erased"', b'"kind":"consent_evidence_erased"'
+        )
+    )
+
+
+def _put_back_older(journal: Path, older: bytes) -> None:
+    journal.write_bytes(older)
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        (_remove, "erasure journal is missing"),
+        (_alter, "erasure journal's line 2 has an invalid signature"),
+        (_put_back_older, "ends before this backup"),
+    ],
+    ids=["missing", "altered", "older-copy"],
+)
+def test_restore_stops_on_a_missing_or_broken_journal_unless_told(
+    world: tuple[Runtime, FixedClock],
+    tmp_path: Path,
+    damage,
+    says: str,  # type: ignore[no-untyped-def]
 ) -> None:
     runtime, clock = world
     cli("init")
     clock.set(T0)
+    _ingest(tmp_path, "A")
     _ingest(tmp_path, "C")
+    journal = runtime.settings.resolved_erasure_journal_path
+    older = journal.read_bytes()
+    cli("withdraw", "--number", NUMBERS["A"])
     backup = tmp_path / "backup-1"
     cli("backup", "create", str(backup))
-    runtime.settings.resolved_erasure_journal_path.unlink()
+    damage(journal, older)
     refused = CliRunner().invoke(app, ["backup", "restore", str(backup), "--yes"])
     assert refused.exit_code != 0
-    assert "erasure journal is missing" in str(refused.exception)
+    assert says in str(refused.exception) and "--without-journal" in str(refused.exception)
     assert not (runtime.settings.data_dir / "RESTORE-IN-PROGRESS").exists()
     cli("backup", "restore", str(backup), "--yes", "--without-journal")
     with runtime.sessions() as session:

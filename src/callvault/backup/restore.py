@@ -21,7 +21,7 @@ import sqlalchemy as sa
 import structlog
 
 from callvault.backup import archive
-from callvault.backup.journal import JournalEntry, JournalHead, entries_since
+from callvault.backup.journal import JournalBroken, JournalEntry, JournalHead, entries_since
 from callvault.backup.marker import clear_marker, set_marker
 from callvault.backup.queries import RESTORE_ACTION
 from callvault.backup.replay import ReplayResult, replay_erasures
@@ -69,8 +69,14 @@ def restore_backup(
     if not without_journal:
         journal = manifest["journal"]
         head = JournalHead(journal["journal_id"], int(journal["seq"]), journal["hash"])
-        # Raises JournalBroken before anything is touched.
-        entries = entries_since(runtime, head, grace_from=int(journal["replay_from"]))
+        try:  # before anything is touched
+            entries = entries_since(runtime, head, grace_from=int(journal["replay_from"]))
+        except JournalBroken as exc:
+            raise JournalBroken(
+                f"{exc.message}. Nothing was restored. Put back the journal from its own copy "
+                "(CALLVAULT_ERASURE_JOURNAL_PATH), or restore with --without-journal: that is "
+                "audited and shown to the DPO, and erasures since the backup are not redone"
+            ) from None
     backup_id = str(manifest["backup_id"])
     set_marker(runtime, backup_id)
     say("database")
