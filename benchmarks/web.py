@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import statistics
 import tempfile
@@ -132,8 +133,11 @@ def logged_in(app: object, email: str, totp_secret: str | None) -> TestClient:
     client = TestClient(app, base_url="http://bench")  # type: ignore[arg-type]
     client.headers["accept"] = "text/html"
     code = pyotp.TOTP(totp_secret).now() if totp_secret else ""
+    token = re.search(r'name="login_token" value="([^"]+)"', client.get("/login").text)
     response = client.post(
-        "/login", data={"email": email, "password": PASSWORD, "totp": code},
+        "/login",
+        data={"email": email, "password": PASSWORD, "totp": code,
+              "login_token": token.group(1) if token else ""},
         follow_redirects=False,
     )  # fmt: skip
     if response.status_code != 303:

@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from callvault import __version__
+from callvault.edge import BodyLimit, TrustedProxies, body_limit_for
 from callvault.errors import CallvaultError
 from callvault.parts import part_modules
 from callvault.runtime import Runtime, get_runtime, set_runtime
@@ -36,4 +37,6 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         app.include_router(module.router)
     for module in part_modules("middleware"):
         module.install(app)
+    app.add_middleware(BodyLimit, limit_for=body_limit_for(runtime.settings))
+    app.add_middleware(TrustedProxies, networks=runtime.settings.trusted_proxy_networks)
     return app

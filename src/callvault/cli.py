@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+from typing import Any
 
 import typer
 
@@ -35,12 +36,35 @@ def runtime() -> Runtime:
 
 
 @app.command()
-def init() -> None:
-    """Create the data directory, keys and schema (safe to run again)."""
+def init(
+    organisation_name: str = typer.Option(
+        None, "--organisation-name", help="The organisation's legal name (the controller)."
+    ),
+    organisation_short_name: str = typer.Option(
+        None, "--organisation-short-name", help="The name callers know it by."
+    ),
+    organisation_website: str = typer.Option(
+        None, "--organisation-website", help="Where its privacy notice is, e.g. www.exempel.se."
+    ),
+    dpo_contact: str = typer.Option(
+        None, "--dpo-contact", help="How to reach the data protection officer."
+    ),
+) -> None:
+    """Create the data directory, keys and schema (safe to run again); record the
+    organisation's identity (asked for on a terminal while it is the bundled example)."""
+    from callvault.policy.commands import ask_identity
     from callvault.setup import initialise
 
     rt = runtime()
     for line in initialise(rt):
+        typer.echo(line)
+    given = {
+        "legal_name": organisation_name,
+        "short_name": organisation_short_name,
+        "website": organisation_website,
+        "dpo_contact": dpo_contact,
+    }
+    for line in ask_identity(rt, {k: v for k, v in given.items() if v}):
         typer.echo(line)
     typer.echo(f"callvault is initialised in {rt.settings.data_dir}")
 
@@ -62,13 +86,23 @@ def serve(
     if init_first:
         for line in initialise(rt):
             typer.echo(line)
+    from callvault.db import transaction
+    from callvault.policy.identity import check_identity_ready
+
+    with transaction(rt.sessions) as session:
+        check_identity_ready(session, rt.settings)
     typer.echo(f"callvault serving on http://{host}:{port}")
     asgi = create_app(rt)
     # Everything loaded so far lives as long as the process: keep it out of the cyclic garbage
     # collector, whose full passes over it otherwise stall requests for 100 ms and more.
     gc.freeze()
-    # No access log: query strings can carry an access reason, which is free text from a person.
-    uvicorn.run(asgi, host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(asgi, host=host, port=port, **UVICORN_OPTIONS)
+
+
+# No access log: query strings can carry an access reason, which is free text from a person.
+# No proxy headers from uvicorn (it believes them from 127.0.0.1): callvault.edge believes them
+# only from CALLVAULT_TRUSTED_PROXIES.
+UVICORN_OPTIONS: dict[str, Any] = {"log_level": "info", "access_log": False, "proxy_headers": False}
 
 
 for _module in part_modules("commands"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from functools import cached_property
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 
@@ -32,7 +33,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     public_url: str = "http://127.0.0.1:8000"
 
-    organisation_name: str = "Arlo Europe"
+    # The organisation's identity as `callvault init` records it (callvault.policy.identity);
+    # the defaults are the bundled example's, refused outside development.
+    organisation_name: str = "Verisure Arlo Europe DAC"
+    organisation_short_name: str | None = None
     organisation_website: str = "www.arlo.com"
     dpo_contact: str = "dpo@example.invalid"
 
@@ -60,11 +64,34 @@ class Settings(BaseSettings):
     embedded_worker: bool = True
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
+    # Comma-separated CIDRs of reverse proxies whose X-Forwarded-For / Forwarded headers are
+    # believed; empty: those headers are ignored and the peer's address is the client's.
+    trusted_proxies: str = ""
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:
         self.data_dir = self.data_dir.expanduser().resolve()
         return self
+
+    @model_validator(mode="after")
+    def _check_trusted_proxies(self) -> Settings:
+        self.trusted_proxy_networks  # noqa: B018 - refuses to start on a malformed list
+        return self
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """CALLVAULT_TRUSTED_PROXIES as networks (`10.0.0.0/8, 127.0.0.1, ::1`)."""
+        networks = []
+        for item in self.trusted_proxies.split(","):
+            if not item.strip():
+                continue
+            try:
+                networks.append(ip_network(item.strip(), strict=False))
+            except ValueError:
+                raise ConfigurationError(
+                    "CALLVAULT_TRUSTED_PROXIES must be comma-separated addresses or CIDRs"
+                ) from None
+        return tuple(networks)
 
     @cached_property
     def resolved_database_url(self) -> str:

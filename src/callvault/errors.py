@@ -6,6 +6,7 @@ CallvaultError                      500  base; message is safe to show (no perso
 │   ├── ConsentMissing              422  no consent, or not the digit 1
 │   ├── InvalidAudio                415  corrupt, truncated, empty or not audio
 │   ├── TooLarge                    413  over the size or duration limit
+│   ├── UnsupportedSampleRate       422  a sample rate above 48 kHz
 │   ├── RetentionExpired            422  the retention has already run out
 │   └── InvalidPhoneNumber          422  cannot be read as a phone number
 ├── NotFound                        404  unknown, or not yours to see (the same answer)
@@ -66,6 +67,12 @@ class TooLarge(InvalidInput):
 
     status_code = 413
     code = "too_large"
+
+
+class UnsupportedSampleRate(InvalidInput):
+    """The audio's sample rate is above what calls use (48 kHz); nothing of it is stored."""
+
+    code = "unsupported_sample_rate"
 
 
 class RetentionExpired(InvalidInput):

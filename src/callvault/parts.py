@@ -22,6 +22,7 @@ PARTS: tuple[str, ...] = (
     "dsar",
     "backup",
     "redaction",
+    "quality",
     "health",
     "worker",
     "web",

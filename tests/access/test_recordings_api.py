@@ -318,3 +318,171 @@ def test_a_listing_that_shows_recordings_is_audited_once(
         sa.select(AuditEntry).where(AuditEntry.action == "recording.list")
     ).all()
     assert [(e.actor, e.details["count"]) for e in entries] == [(f"account:{qa.id}", 1)]
+
+
+@pytest.mark.parametrize("filler", ["\x00", "\u200b", "\u2060", "\ufeff"])
+def test_invisible_characters_are_no_reason_and_never_reach_the_trail(
+    filler: str,
+    client: TestClient,
+    qa: Account,
+    make_recording: MakeRecording,
+    make_grant: MakeGrant,
+    clock: FixedClock,
+    session: Session,
+) -> None:
+    from urllib.parse import quote
+
+    recording = make_recording()
+    make_grant(qa)
+    login(client, qa, clock)
+    url = f"/api/v1/recordings/{recording.id}/transcript"
+    params = {"variant": "original", "purpose": "quality_assurance"}
+    refused = client.get(url, params={**params, "reason": filler * 12})
+    assert refused.status_code == 422
+    padded = f"genomgång{filler} av{filler * 3} ärende"
+    accepted = client.get(url, params=params, headers={"X-Access-Reason": quote(padded)})
+    assert accepted.status_code == 200
+    reasons = [e.reason or "" for e in session.scalars(sa.select(AuditEntry)).all()]
+    assert not any(filler in r for r in reasons)
+    assert "quality_assurance: genomgång av ärende" in reasons
+
+
+def test_phone_numbers_in_a_reason_are_masked_in_the_trail(
+    client: TestClient,
+    qa: Account,
+    make_recording: MakeRecording,
+    make_grant: MakeGrant,
+    clock: FixedClock,
+    session: Session,
+) -> None:
+    recording = make_recording()
+    make_grant(qa)
+    login(client, qa, clock)
+    reason = "ring tel:0721593360 nr0721593360 070.159.33.60 om ärendet"
+    response = client.get(
+        f"/api/v1/recordings/{recording.id}/transcript",
+        params={"variant": "original", "purpose": "quality_assurance", "reason": reason},
+    )
+    assert response.status_code == 200
+    entry = session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "recording.transcript")
+    ).one()
+    assert "0721593360" not in (entry.reason or "") and "159.33" not in (entry.reason or "")
+    assert entry.reason == "quality_assurance: ring tel:[phone] nr[phone] [phone] om ärendet"
+    assert entry.details["reason_redacted"] == ["phone"]
+
+
+def test_a_range_of_4300_digits_is_not_satisfiable(
+    client: TestClient,
+    qa: Account,
+    make_recording: MakeRecording,
+    make_grant: MakeGrant,
+    clock: FixedClock,
+) -> None:
+    recording = make_recording()
+    make_grant(qa)
+    login(client, qa, clock)
+    response = client.get(
+        f"/api/v1/recordings/{recording.id}/audio",
+        params={"variant": "original", "purpose": "quality_assurance"},
+        headers={**REASON, "Range": "bytes=" + "1" * 4300 + "-"},
+    )
+    assert response.status_code == 416
+
+
+@pytest.mark.parametrize(
+    ("variants", "purpose", "allowed"),
+    [
+        (["original"], None, True),
+        (["pseudonymised"], None, False),
+        (["original", "pseudonymised"], None, False),  # one pseudonymised grant in play
+        (["original", "pseudonymised"], "quality_assurance", True),  # only the original one
+    ],
+)
+def test_the_agent_filter_needs_every_grant_in_play_to_allow_the_original(
+    variants: list[str],
+    purpose: str | None,
+    allowed: bool,
+    client: TestClient,
+    make_account: MakeAccount,
+    make_recording: MakeRecording,
+    make_grant: MakeGrant,
+    clock: FixedClock,
+) -> None:
+    manager = make_account(Role.QA_MANAGER)
+    mine = make_recording(agent_id="agent-5")
+    make_recording(agent_id="agent-6")
+    purposes = {"original": "quality_assurance", "pseudonymised": "training"}
+    for variant in variants:
+        make_grant(manager, purpose=purposes[variant], variant=variant)
+    login(client, manager, clock)
+    params = {"agent_id": "agent-5"} | ({"purpose": purpose} if purpose else {})
+    response = client.get("/api/v1/recordings", params=params)
+    if allowed:
+        assert response.status_code == 200
+        assert [i["id"] for i in response.json()["items"]] == [str(mine.id)]
+    else:
+        assert response.status_code == 403  # audited: see test_refusals
+
+
+def _plays(session: Session) -> list[AuditEntry]:
+    return list(
+        session.scalars(
+            sa.select(AuditEntry)
+            .where(AuditEntry.action == "recording.play")
+            .order_by(AuditEntry.seq)
+        )
+    )
+
+
+def test_one_listen_is_one_play_entry_with_the_ranges_played(
+    client: TestClient,
+    qa: Account,
+    make_recording: MakeRecording,
+    make_grant: MakeGrant,
+    clock: FixedClock,
+    session: Session,
+) -> None:
+    from callvault.access.models import PlaySession
+
+    recording = make_recording()
+    make_grant(qa)
+    login(client, qa, clock)
+    url = f"/api/v1/recordings/{recording.id}/audio"
+    params = {"variant": "original", "purpose": "quality_assurance"}
+    for byte_range in ("bytes=0-99", "bytes=100-199", "bytes=5000-5999", "bytes=150-299"):
+        clock.advance(minutes=10)  # a paused, then resumed listen: 10 minutes between ranges
+        answer = client.get(url, params=params, headers={**REASON, "Range": byte_range})
+        assert answer.status_code == 206
+    [entry] = _plays(session)
+    assert entry.reason == "quality_assurance: coaching session on tone, week 12"
+    listen = session.scalars(sa.select(PlaySession)).one()
+    assert listen.audit_seq == entry.seq and entry.details["listen"] == str(listen.id)
+    assert listen.ranges == [[0, 300], [5000, 6000]]
+
+
+def test_a_new_reason_or_half_an_hour_of_silence_begins_a_new_listen(
+    client: TestClient,
+    qa: Account,
+    make_recording: MakeRecording,
+    make_grant: MakeGrant,
+    clock: FixedClock,
+    session: Session,
+) -> None:
+    recording = make_recording()
+    make_grant(qa)
+    login(client, qa, clock)
+    url = f"/api/v1/recordings/{recording.id}/audio"
+    params = {"variant": "original", "purpose": "quality_assurance"}
+    client.get(url, params=params, headers={**REASON, "Range": "bytes=0-99"})
+    other = {"X-Access-Reason": "second opinion on case 4711"}
+    client.get(url, params=params, headers={**other, "Range": "bytes=0-99"})
+    clock.advance(minutes=20)
+    assert client.get(f"/api/v1/recordings/{recording.id}").status_code == 200  # still signed in
+    clock.advance(minutes=11)  # 31 minutes since the last range
+    client.get(url, params=params, headers={**REASON, "Range": "bytes=100-199"})
+    assert [e.reason for e in _plays(session)] == [
+        "quality_assurance: coaching session on tone, week 12",
+        "quality_assurance: second opinion on case 4711",
+        "quality_assurance: coaching session on tone, week 12",
+    ]

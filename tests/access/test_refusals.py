@@ -160,3 +160,23 @@ def test_the_dpo_sees_refusals_by_user_and_day(
             "reasons": {"no_grant": 2},
         }
     ]
+
+
+def test_a_refused_agent_filter_is_audited(
+    client: TestClient,
+    make_account: MakeAccount,
+    make_recording: MakeRecording,
+    make_grant: MakeGrant,
+    clock: FixedClock,
+    session: Session,
+    runtime: Runtime,
+) -> None:
+    manager = make_account(Role.TRAINING_MANAGER)
+    make_recording(agent_id="agent-5")
+    make_grant(manager, purpose="training", variant="pseudonymised")
+    session.commit()
+    login(client, manager, clock)
+    assert client.get("/api/v1/recordings", params={"agent_id": "agent-5"}).status_code == 403
+    [refusal] = _refusals(runtime)
+    assert refusal.details == {"why": "agent_filter", "attempted": "recording.list"}
+    assert refusal.actor == f"account:{manager.id}" and refusal.object_id is None

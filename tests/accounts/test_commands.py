@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -111,17 +112,38 @@ def test_tokens_create_refuses_other_scopes(runtime: Runtime) -> None:
     assert result.exit_code != 0
 
 
-def test_init_says_how_to_create_the_first_dpo_until_one_exists(
+def test_init_says_how_to_create_the_first_it_admin_and_dpo_until_they_exist(
     session: Session, runtime: Runtime
 ) -> None:
     lines = setup.initialise(runtime)
-    assert any(setup.FIRST_DPO_COMMAND in line for line in lines)
-    runner.invoke(
-        app,
-        ["users", "create", "--email", "dpo@example.org", "--role", "dpo", "--password-stdin"],
-        input=PASSWORD + "\n",
-    )
+    assert any(setup.FIRST_IT_ADMIN in line for line in lines)
+    assert any(setup.FIRST_DPO in line for line in lines)
+    for role in ("it_admin", "dpo"):
+        runner.invoke(
+            app,
+            ["users", "create", "--email", f"{role}@example.org", "--role", role]
+            + ["--password-stdin", "--own-password"],
+            input=PASSWORD + "\n",
+        )
     assert setup.initialise(runtime) == []
+
+
+@pytest.mark.parametrize(
+    ("argv0", "expected"),
+    [
+        (".venv/bin/callvault", ".venv/bin/callvault"),  # as `make run` starts it
+        ("callvault", "callvault"),
+        ("-c", "callvault"),
+    ],
+)
+def test_first_run_command_works_where_it_is_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv0: str, expected: str
+) -> None:
+    program = tmp_path / ".venv/bin/callvault"
+    program.parent.mkdir(parents=True)
+    program.write_text("#!/bin/sh\n")
+    monkeypatch.chdir(tmp_path)
+    assert setup.command_prefix(argv0) == expected
 
 
 @pytest.mark.parametrize(

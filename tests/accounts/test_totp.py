@@ -59,7 +59,8 @@ def test_enrolment_through_the_api_then_login_needs_the_code(
     clock.advance(seconds=30)
     code = totp.code_at(secret, clock.now())
     ok = client.post("/api/v1/account/totp/confirm", json={"code": code}, headers=csrf)
-    assert ok.status_code == 204
+    assert ok.status_code == 200
+    assert len(ok.json()["recovery_codes"]) == 10
     assert client.get("/api/v1/session").json()["second_factor_enrolment_required"] is False
     body = {"email": account.email, "password": PASSWORD}
     assert client.post("/api/v1/session", json=body).status_code == 401

@@ -6,7 +6,12 @@ import uuid
 
 import pytest
 
-from callvault.audit.privacy import personal_data_kinds, redact_personal_data, refuse_personal_data
+from callvault.audit.privacy import (
+    personal_data_kinds,
+    redact_personal_data,
+    refuse_personal_data,
+    visible_text,
+)
 from callvault.errors import InvalidInput
 
 
@@ -47,6 +52,13 @@ def test_personal_data_kinds_finds_phones_and_emails_but_not_ids(
         ("kund +46701234567 klagade", "kund [phone] klagade"),
         ("svar till a.b@example.se snarast", "svar till [email] snarast"),
         ("QA review of ticket 4711", "QA review of ticket 4711"),
+        ("tel:0721593360 nr0721593360 070.159.33.60", "tel:[phone] nr[phone] [phone]"),
+        ("ring 0721593360nu", "ring [phone]nu"),
+        ("uppföljning 2026-03-02 av rec12345678", "uppföljning 2026-03-02 av rec12345678"),
+        (
+            "grant 12345678-9012-4345-8789-012345678901 ticket 4711",
+            "grant 12345678-9012-4345-8789-012345678901 ticket 4711",
+        ),
     ],
 )
 def test_redact_personal_data_replaces_only_the_personal_part(text: str, expected: str) -> None:
@@ -88,3 +100,16 @@ def test_refuse_personal_data_accepts_ids_counts_and_hashes(value: object) -> No
 def test_personal_data_kinds_never_flags_random_uuids() -> None:
     flagged = [u for u in (str(uuid.uuid4()) for _ in range(5000)) if personal_data_kinds(u)]
     assert flagged == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "visible"),
+    [
+        ("a\x00b", "ab"),
+        ("zero\u200bwidth", "zerowidth"),
+        ("tab\tand\nnewline", "tab and newline"),
+        ("\uff21\uff22", "AB"),  # full-width letters under NFKC
+    ],
+)
+def test_visible_text_drops_control_and_format_characters(raw: str, visible: str) -> None:
+    assert visible_text(raw) == visible

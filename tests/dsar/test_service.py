@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from callvault.access.models import PlaySession
 from callvault.accounts.models import Account
 from callvault.audit.service import record
 from callvault.clock import FixedClock
@@ -26,7 +27,7 @@ from callvault.dsar.service import (
     one_month_after,
     open_bundle,
     open_request,
-    purge_delivered_bundles,
+    purge_expired_bundles,
 )
 from callvault.errors import Conflict, InvalidInput, NotFound
 from callvault.runtime import Runtime
@@ -151,7 +152,7 @@ def test_bundle_lists_withdrawals_deletions_and_who_had_access_by_role(
 ) -> None:
     kept = make_recording(number=SUBJECT)
     manager = make_account(role="qa_manager")
-    record(
+    played = record(
         session,
         actor=f"account:{manager.id}",
         action="recording.play",
@@ -159,6 +160,19 @@ def test_bundle_lists_withdrawals_deletions_and_who_had_access_by_role(
         object_id=str(kept.id),
         reason="quality review",
         source="127.0.0.1",
+    )
+    # the listen that entry began, with the parts the player fetched (access.plays)
+    session.add(
+        PlaySession(
+            key="k" * 64,
+            open_key=None,
+            actor=f"account:{manager.id}",
+            recording_id=kept.id,
+            audit_seq=played.seq,
+            started_at=played.at,
+            last_at=played.at,
+            ranges=[[0, 4096], [65536, 131072]],
+        )
     )
     with immediate():
         withdrawal = withdraw(session, vault_runtime, number=SUBJECT, actor="system", channel="ivr")
@@ -183,6 +197,7 @@ def test_bundle_lists_withdrawals_deletions_and_who_had_access_by_role(
             "object_id": str(kept.id),
             "reason": "quality review",
             "outcome": "ok",
+            "ranges": [[0, 4096], [65536, 131072]],
         }
     ]
     assert str(manager.id) not in bundle.read("access_log.json").decode()
@@ -278,7 +293,7 @@ def test_bundle_is_shredded_thirty_days_after_delivery(
     blob = session.scalar(sa.select(Artifact.blob_name).where(Artifact.owner_id == request.id))
     clock.advance(days=30, seconds=offset_s)
 
-    assert purge_delivered_bundles(vault_runtime) == int(purged)
+    assert purge_expired_bundles(vault_runtime) == int(purged)
 
     session.expire_all()
     assert has_artifact(session, request.id, BUNDLE_KIND) is not purged

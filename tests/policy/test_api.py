@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from callvault.accounts.auth import Principal
 from callvault.audit.models import AuditEntry
+from callvault.policy.identity import EXAMPLE
 from callvault.policy.models import PolicyVersion
 from tests.policy.conftest import principal
 
@@ -37,8 +38,9 @@ def test_published_versions_are_public(client: TestClient, first_version: Policy
     }
     assert "approved_by" not in only  # the DPO's account id stays internal
     current = client.get("/api/v1/policy/versions/current").json()
-    assert current["text"]["sv"] == first_version.text_sv
-    assert current["prompt"]["en"] == first_version.prompt_en
+    assert current["text"]["sv"] == EXAMPLE.fill(first_version.text_sv, "sv")
+    assert current["prompt"]["en"] == EXAMPLE.fill(first_version.prompt_en, "en")
+    assert current["templates"]["prompt"]["en"] == first_version.prompt_en
     assert client.get("/api/v1/policy/versions/1").json() == current
     assert client.get("/api/v1/policy/versions/9").status_code == 404
 
@@ -105,8 +107,9 @@ def test_a_draft_loosening_training_is_rejected(
     [
         ("caller", "sv", "Ditt samtycke (artikel 6.1 a"),
         ("caller", "en", "Your consent (Article 6(1)(a) GDPR)"),
-        ("employee", "sv", "samtalsinspelningspolicyn (§4)"),
-        ("employee", "en", "call-recording policy (§4)"),
+        # employees' data is not processed on the customer's consent (issue 17, item 2)
+        ("employee", "sv", "Berättigat intresse (artikel 6.1 f"),
+        ("employee", "en", "Legitimate interest (Article 6(1)(f) GDPR)"),
     ],
 )
 def test_art13_information_is_public(

@@ -29,7 +29,11 @@ def test_every_art13_element_is_present(
     info = art13_information(session, runtime, audience, language)
     for key in REQUIRED:
         assert info[key], key
-    assert info["controller"] == {"name": "Arlo Europe", "website": "www.arlo.com"}
+    assert info["controller"] == {
+        "name": "Verisure Arlo Europe DAC",
+        "short_name": "Arlo Europe",
+        "website": "www.arlo.com",
+    }
     assert info["dpo_contact"] == runtime.settings.dpo_contact
     assert info["retention"]["by_purpose"] == {"training": 90, "quality_assurance": 90}  # type: ignore[index]
     assert info["policy_version"] == 1

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -17,7 +18,7 @@ from callvault.clock import FixedClock
 from callvault.recordings.models import Recording
 from callvault.runtime import Runtime
 from callvault.vault.models import Artifact
-from tests.recordings.synthetic import meta_doc, wav
+from tests.recordings.synthetic import encode, meta_doc, wav
 
 URL = "/api/v1/recordings"
 
@@ -84,11 +85,25 @@ def test_metadata_may_come_as_a_json_file_part(
         ),
         ({"audio": b"this is not audio at all" * 10}, 415, "invalid_audio"),
         ({"audio": b""}, 415, "invalid_audio"),
+        (
+            {"audio": encode(np.zeros((65535, 2)), "FLAC", rate=655350)},
+            422,
+            "unsupported_sample_rate",
+        ),
         ({"meta": "{not json"}, 422, "invalid_input"),
         ({"purposes": ["marketing"]}, 422, "invalid_input"),
         ({"team": "another"}, 409, "conflict"),
     ],
-    ids=["no-consent", "pressed-2", "not-audio", "empty", "bad-json", "bad-purpose", "conflict"],
+    ids=[
+        "no-consent",
+        "pressed-2",
+        "not-audio",
+        "empty",
+        "655350-hz",
+        "bad-json",
+        "bad-purpose",
+        "conflict",
+    ],
 )
 def test_refusals_answer_a_clear_4xx_and_store_nothing(
     client: TestClient,

@@ -22,6 +22,7 @@ from callvault.errors import (
     InvalidInput,
     RetentionExpired,
     TooLarge,
+    UnsupportedSampleRate,
 )
 from callvault.recordings.models import Recording, RecordingState
 from callvault.recordings.service import (
@@ -198,6 +199,20 @@ REFUSALS: list[tuple[str, Any, dict[str, Any], Any, type[CallvaultError]]] = [
         None,
         ConsentMissing,
     ),
+    (
+        "consent-80-days-before",
+        wav,
+        {"consent": {"digit": "1", "prompt_version": "v1", "at": "2025-12-12T08:00:00+00:00"}},
+        None,
+        ConsentMissing,
+    ),
+    (
+        "consent-over-10-minutes-before",
+        wav,
+        {"consent": {"digit": "1", "prompt_version": "v1", "at": "2026-03-02T07:49:59+00:00"}},
+        None,
+        ConsentMissing,
+    ),
     ("not-audio", lambda: b"%PDF-1.4 definitely not audio" * 100, {}, None, InvalidAudio),
     ("empty", lambda: b"", {}, None, InvalidAudio),
     ("header-only", lambda: wav()[:44], {}, None, InvalidAudio),
@@ -207,6 +222,14 @@ REFUSALS: list[tuple[str, Any, dict[str, Any], Any, type[CallvaultError]]] = [
     ("truncated-opus", lambda: encode(tone(2.0), "OGG", "OPUS")[:-200], {}, None, InvalidAudio),
     ("aiff-not-accepted", _aiff, {}, None, InvalidAudio),
     ("three-channels", _three_channels, {}, None, InvalidAudio),
+    (
+        "flac-at-655350-hz",
+        lambda: encode(np.zeros((65535, 2)), "FLAC", rate=655350),
+        {},
+        None,
+        UnsupportedSampleRate,
+    ),
+    ("wav-at-96-khz", lambda: wav(0.5, rate=96000), {}, None, UnsupportedSampleRate),
     ("over-size", lambda: wav(2.0), {}, _too_large, TooLarge),
     ("over-duration", lambda: wav(2.0), {}, _too_long, TooLarge),
     (
@@ -255,6 +278,40 @@ def test_refusals_leave_no_row_no_blob_and_no_key(
         sa.select(AuditEntry).where(AuditEntry.action == "recording.ingest")
     ).all()
     assert [(e.outcome, e.reason) for e in refused] == [("refused", error.code)]
+
+
+def test_audio_at_48_khz_is_accepted(
+    session: Session, ingest_runtime: Runtime, started: datetime
+) -> None:
+    assert _ingest(session, ingest_runtime, wav(0.5, rate=48000), started).created
+
+
+def test_consent_given_in_the_call_up_to_10_minutes_before_it_started_is_accepted(
+    session: Session, ingest_runtime: Runtime, started: datetime
+) -> None:
+    at = (started - timedelta(minutes=10)).isoformat()
+    result = _ingest(
+        session,
+        ingest_runtime,
+        wav(),
+        started,
+        consent={"digit": "1", "prompt_version": "v1", "at": at},
+    )
+    assert result.created
+
+
+def test_consent_from_before_the_call_is_refused_with_a_clear_message(
+    session: Session, ingest_runtime: Runtime, started: datetime
+) -> None:
+    at = (started - timedelta(days=80)).isoformat()
+    with pytest.raises(ConsentMissing, match="more than 10 minutes before the call started"):
+        _ingest(
+            session,
+            ingest_runtime,
+            wav(),
+            started,
+            consent={"digit": "1", "prompt_version": "v1", "at": at},
+        )
 
 
 def test_the_same_call_sent_again_returns_the_existing_recording(
@@ -468,3 +525,32 @@ def test_a_withdrawal_during_or_after_the_call_refuses_its_recording(
         with pytest.raises(ConsentMissing):
             _ingest(session, ingest_runtime, data, started)
         _nothing_left(session, ingest_runtime)
+
+
+def test_ivr_evidence_of_the_same_call_may_precede_a_late_answer_but_posted_consent_may_not(
+    session: Session, ingest_runtime: Runtime, started: datetime
+) -> None:
+    """The IVR's saved press (bound to the call id) may come long before the agent answers; a
+    consent time merely posted with the metadata may not."""
+    from callvault.consent.service import prompt_sha256, record_consent
+    from callvault.policy.service import version_in_force
+
+    pressed = started - timedelta(minutes=25)
+    version = version_in_force(session, started)
+    record_consent(
+        session,
+        ingest_runtime,
+        call_id="call-ivr",
+        digit="1",
+        given_at=pressed,
+        policy_version=version,
+        prompt_version="v1",
+        played_prompt_sha256=prompt_sha256(version.prompt_sv),
+        language="sv",
+        caller_e164="+46701234567",
+        source="ivr",
+    )
+    consent = {"digit": "1", "prompt_version": "v1", "at": pressed.isoformat()}
+    assert _ingest(session, ingest_runtime, wav(), started, call_id="call-ivr", consent=consent)
+    with pytest.raises(ConsentMissing):
+        _ingest(session, ingest_runtime, wav(seed=2), started, call_id="call-api", consent=consent)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from callvault.accounts.auth import Principal, current_principal
 from callvault.accounts.roles import Role
+from callvault.recordings.models import Recording
 from callvault.redaction.models import SensitiveMark
 from callvault.runtime import Runtime
 from callvault.worker.queue import immediate
@@ -68,6 +69,9 @@ def test_people_mark_a_stored_recording_and_it_is_redone(
         account = make_account(Role.QA_MANAGER)
         make_grant(account)
         who = principal_of(account)
+    if role == "agent":  # an agent marks only a call they handled
+        session.get(Recording, uuid.UUID(stored_call)).agent_id = str(who.id)  # type: ignore[union-attr]
+        session.flush()
     response = as_(client, who).post(
         f"/api/v1/recordings/{stored_call}/marks",
         json={"start": 1.0, "end": 2.5, "channel": "agent"},
@@ -90,16 +94,17 @@ def test_a_manager_without_a_grant_cannot_mark_or_probe(
     assert session.query(SensitiveMark).count() == 0
 
 
-def test_an_agent_gets_the_same_answer_for_a_real_and_an_unknown_recording(
-    client: TestClient, stored_call: str, monkeypatch: pytest.MonkeyPatch
+def test_an_agent_gets_the_same_answer_for_anothers_recording_and_an_unknown_one(
+    client: TestClient, session: Session, stored_call: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("callvault.redaction.tasks.pseudonymise", lambda _id: None)
-    agent = as_(client, principal("agent"))
+    queued: list[str] = []
+    monkeypatch.setattr("callvault.redaction.tasks.pseudonymise", queued.append)
+    agent = as_(client, principal("agent"))  # not the agent of the stored call
     real = agent.post(f"/api/v1/recordings/{stored_call}/marks", json={"start": 1, "end": 2})
     unknown = agent.post(f"/api/v1/recordings/{uuid.uuid4()}/marks", json={"start": 1, "end": 2})
-    assert real.status_code == unknown.status_code == 201
-    assert real.json().keys() == unknown.json().keys()
-    assert real.json()["reprocessing"] is unknown.json()["reprocessing"] is False
+    assert real.status_code == unknown.status_code == 404
+    assert real.json() == unknown.json()
+    assert session.query(SensitiveMark).count() == 0 and queued == []
 
 
 def test_the_telephony_service_marks_a_call_in_progress_by_call_id(

@@ -9,7 +9,7 @@ import pytest
 
 from callvault.redaction.asr import Recognition, RecognitionFailed, Word
 from callvault.redaction.audio import Audio
-from callvault.redaction.masking import mask_audio
+from callvault.redaction.masking import mask_audio, mask_blocks
 from callvault.redaction.pipeline import (
     CallMetadata,
     ChannelTranscript,
@@ -212,3 +212,14 @@ def test_detection_never_fails_and_keeps_spans_inside_the_call(seed: int) -> Non
     for span in spans:
         assert span.channel in (0, 1)
         assert 0.0 <= span.start <= span.end <= end + 1.0
+
+
+@pytest.mark.parametrize("mask", ["bleep", "silence"])
+@pytest.mark.parametrize("block", [1000, 8000, 65536])
+def test_masking_block_by_block_equals_masking_the_whole_call(mask: str, block: int) -> None:
+    audio = call(10.0)
+    intervals = [(0, 0.9, 2.37), (1, 1.5, 8.2), (0, 7.999, 8.0), (1, 9.5, 11.0), (2, 1.0, 2.0)]
+    whole = mask_audio(audio, intervals, mask).samples
+    blocks = list(mask_blocks(audio.blocks(block), RATE, audio.frames, 2, intervals, mask))
+    assert np.array_equal(np.concatenate(blocks), whole)
+    assert not np.shares_memory(blocks[0], audio.samples)  # the call itself is left as it was

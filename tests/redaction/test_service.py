@@ -3,16 +3,23 @@ and never touches the original."""
 
 from __future__ import annotations
 
+import io
 import json
+import tracemalloc
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 from sqlalchemy.orm import Session
 
 from callvault.clock import FixedClock
 from callvault.errors import CallvaultError
+from callvault.policy.models import PolicyVersion
 from callvault.recordings.models import Recording
+from callvault.recordings.service import ingest_recording
 from callvault.redaction.asr import Recogniser
 from callvault.redaction.model import ModelUnavailable
 from callvault.redaction.models import SensitiveMark
@@ -25,6 +32,7 @@ from callvault.redaction.service import (
 )
 from callvault.runtime import Runtime
 from callvault.vault.service import artifact_kinds, open_artifact, store_artifact
+from tests.recordings.synthetic import meta
 from tests.redaction.conftest import CrashingRecogniser, ScriptedRecogniser, words
 
 AGENT = words("välkommen jag heter Maria vad heter du", 0.5)
@@ -250,3 +258,56 @@ def test_a_second_delivery_of_a_running_job_does_not_start_it_again(
     view = pseudonymise_recording(runtime, rid, recogniser=recogniser)
     assert view.status == "running" and view.attempts == 1
     assert recogniser.calls == 0
+
+
+def _long_stereo_flac(path: Path, seconds: int, rate: int) -> None:
+    """Two tones with a little noise, written a second at a time (the test holds no whole call)."""
+    rng = np.random.default_rng(3)
+    with sf.SoundFile(path, "w", samplerate=rate, channels=2, format="FLAC") as out:
+        t = np.arange(rate) / rate
+        for _ in range(seconds):
+            noise = 0.01 * rng.standard_normal((rate, 2))
+            out.write(
+                np.stack([0.3 * np.sin(2 * np.pi * 300 * t), 0.3 * np.sin(2 * np.pi * 500 * t)], 1)
+                + noise
+            )
+
+
+def test_pseudonymising_holds_one_channel_at_16_khz_not_the_whole_call(
+    session: Session, runtime: Runtime, policy_version: PolicyVersion, tmp_path: Path
+) -> None:
+    """Memory follows the recogniser's input (16 kHz, one channel, float32), not the call: the
+    original is decrypted, decoded, resampled, masked and encoded block by block."""
+    seconds, rate = 120, 48000
+    path = tmp_path / "long.flac"
+    _long_stereo_flac(path, seconds, rate)
+    runtime.keyring.ensure()
+    started = runtime.clock.now() - timedelta(hours=1)
+    with path.open("rb") as audio:
+        rid = ingest_recording(
+            session, runtime, audio, meta("call-long", started), actor="system", source="cli"
+        ).id
+    session.commit()
+    recogniser = ScriptedRecogniser([AGENT, CUSTOMER])
+    add_mark(session, runtime, call_id="call-long", start_s=60.0, end_s=61.0, channel=None,
+             created_by="account:test")  # fmt: skip
+    session.commit()
+
+    tracemalloc.start()
+    try:
+        view = pseudonymise_recording(runtime, rid, recogniser=recogniser)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert view.status == "done"
+    one_channel_for_asr = seconds * 16000 * 4
+    whole_call_decoded = seconds * rate * 2 * 4
+    assert peak < 2 * one_channel_for_asr and peak < whole_call_decoded / 2
+    pseudo = b"".join(open_artifact(session, runtime, rid, "pseudonymised_audio").iter())
+    masked, masked_rate = sf.read(io.BytesIO(pseudo), dtype="float32")
+    assert masked.shape == (seconds * rate, 2) and masked_rate == rate
+    original, _ = sf.read(path, dtype="float32", frames=rate)  # the first second: untouched
+    assert np.abs(masked[:rate] - original).max() < 1e-4
+    marked = masked[60 * rate + 500 : 61 * rate - 500]
+    assert np.abs(marked).max() == pytest.approx(0.2, abs=0.01)  # the bleep, on both channels

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from callvault.audit.models import AuditEntry
 from callvault.consent.models import ConsentEvidence, ConsentOutcome
 from callvault.consent.service import prompt_sha256
+from callvault.policy.identity import EXAMPLE
 from callvault.policy.models import PolicyVersion
 from callvault.policy.texts import ORIGINAL_SV, bundled_text
 from callvault.runtime import Runtime
@@ -97,7 +98,7 @@ def test_incoming_call_hears_section_4_word_for_word_in_swedish(twilio: Twilio) 
 
 def test_english_line_hears_the_english_prompt(twilio: Twilio, version: PolicyVersion) -> None:
     text = assert_prompt(twiml(twilio.voice(call_sid(), query="lang=en")), language="en-GB")
-    assert text == version.prompt_en
+    assert text == EXAMPLE.fill(version.prompt_en, "en")
     assert text.startswith("Welcome to Arlo Europe’s customer service.")
 
 
@@ -354,3 +355,21 @@ def test_signature_over_non_ascii_fields_is_accepted(twilio: Twilio) -> None:
 
     fields = {**call_fields(call_sid(), CALLER, SUPPORT_LINE), "CallerName": "Åsa Öberg & Co"}
     assert twilio.post("/telephony/twilio/voice", fields).status_code == 200
+
+
+def test_evidence_hashes_the_prompt_as_played_with_the_organisation_identity(
+    twilio: Twilio, session: Session, runtime: Runtime, version: PolicyVersion
+) -> None:
+    from callvault.policy.identity import Identity, played_prompt, record_identity
+
+    exempel = Identity("Exempel AB", "Exempel", "www.exempel.se", "dpo@exempel.se")
+    record_identity(session, runtime, exempel, actor="system", source="cli")
+    session.commit()
+    spoken = assert_prompt(twiml(twilio.voice(call_sid())))
+    assert spoken.startswith("Välkommen till Exempels kundtjänst.")
+    assert "Arlo" not in spoken
+    assert_connected(twiml(twilio.press(call_sid(), "1")), recorded=True)
+    evidence = session.scalars(sa.select(ConsentEvidence)).one()
+    assert evidence.prompt_sha256 == prompt_sha256(spoken)
+    rebuilt = played_prompt(session, runtime.settings, version, "sv", evidence.given_at)
+    assert prompt_sha256(rebuilt) == evidence.prompt_sha256

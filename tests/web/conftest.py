@@ -84,6 +84,16 @@ def people(session: Session, runtime: Runtime) -> People:
     return People(session, runtime)
 
 
+LOGIN_TOKEN = re.compile(r'name="login_token" value="([^"]+)"')
+
+
+def login_form_token(client: TestClient) -> str:
+    """Open the login page as a browser would: its pre-session token (and cookie)."""
+    match = LOGIN_TOKEN.search(client.get("/login").text)
+    assert match, "the login form carries a pre-session token"
+    return match.group(1)
+
+
 def log_in(client: TestClient, runtime: Runtime, person: Person) -> str:
     """Log in through the page and return the CSRF token of the new session."""
     code = ""
@@ -94,7 +104,12 @@ def log_in(client: TestClient, runtime: Runtime, person: Person) -> str:
         code = totp.code_at(person.totp_secret, clock.now())
     response = client.post(
         "/login",
-        data={"email": person.email, "password": PASSWORD, "totp": code},
+        data={
+            "email": person.email,
+            "password": PASSWORD,
+            "totp": code,
+            "login_token": login_form_token(client),
+        },
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text

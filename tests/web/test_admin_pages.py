@@ -51,9 +51,20 @@ def test_it_creates_an_account_and_disables_it(
     )
     assert created.status_code == 200 and "Kontot har sparats." in created.text
     account = session.query(Account).filter_by(email="ny.agent@example.org").one()
-    client.post(f"/accounts/{account.id}/disable", data={"csrf_token": token})
+    assert account.password_must_change  # IT chose the password
+    asked = client.post(f"/accounts/{account.id}/disable", data={"csrf_token": token})
+    assert 'id="confirm-disable"' in asked.text and "ny.agent@example.org" in asked.text
+    session.refresh(account)
+    assert account.disabled_at is None  # nothing happens before the confirmation
+    client.post(f"/accounts/{account.id}/disable", data={"csrf_token": token, "confirm": "1"})
     session.refresh(account)
     assert account.disabled_at is not None
+    listed = client.get("/accounts").text
+    assert f'action="/accounts/{account.id}/enable"' in listed and "Aktivera" in listed
+    enabled = client.post(f"/accounts/{account.id}/enable", data={"csrf_token": token})
+    assert "Kontot har aktiverats" in enabled.text
+    session.refresh(account)
+    assert account.disabled_at is None
 
 
 def test_it_resets_a_lost_second_factor(

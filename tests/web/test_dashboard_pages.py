@@ -92,3 +92,51 @@ def test_stored_counts_are_reused_within_a_minute_and_overdue_is_not(
     add_recording(session, runtime, call_id="CA-dash-late", started_at=runtime.clock.now())
     assert cached_counts(session, runtime.clock.now(), cache) == first
     assert cached_counts(session, runtime.clock.now(), None)[0] == first[0] + 1
+
+
+def test_the_it_dashboard_alerts_on_a_transfer_that_failed_permanently(
+    client: TestClient, session: Session, runtime: Runtime, people: dict[str, Person]
+) -> None:
+    from callvault.telephony.models import JobState, ProviderRecordingJob
+
+    now = runtime.clock.now()
+    session.add(
+        ProviderRecordingJob(
+            recording_sid="RE" + "f" * 32,
+            call_sid="CA" + "f" * 32,
+            state=JobState.FAILED_PERMANENTLY.value,
+            attempts=1,
+            last_error_code="invalid_audio",
+            next_attempt_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    session.flush()
+    log_in(client, runtime, people["it_admin"])
+    page = client.get("/it")
+    card = page.text.split('id="transfers-failed-permanently"', 1)
+    assert "card-bad" in card[0].rsplit("<li", 1)[1]
+    assert '<p class="figure">1</p>' in card[1].split("</li>", 1)[0]
+    assert "Överföringar som misslyckats för gott" in page.text
+    assert "RE" + "f" * 32 in page.text and "invalid_audio" in page.text
+
+
+def test_the_dpo_dashboard_warns_while_the_identity_is_the_example(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    policy_version: PolicyVersion,
+) -> None:
+    from callvault.policy.identity import Identity, record_identity
+
+    log_in(client, runtime, people["dpo"])
+    page = client.get("/dpo")
+    assert 'id="example-identity"' in page.text
+    assert "CALLVAULT_ORGANISATION_NAME" in page.text
+    assert "exempelorganisationen" in page.text  # in Swedish
+    exempel = Identity("Exempel AB", "Exempel", "www.exempel.se", "dpo@exempel.se")
+    record_identity(session, runtime, exempel, actor="system", source="cli")
+    session.flush()
+    assert 'id="example-identity"' not in client.get("/dpo").text

@@ -82,3 +82,12 @@ def test_only_the_dpo_sees_the_grants_page(
     response = client.post(f"/grants/{uuid.uuid4()}/revoke", data={})
     assert response.status_code == 403
     assert re.search(r"<h1>Inte tillåtet</h1>", client.get("/grants").text)
+
+
+def test_the_download_flag_says_it_does_not_prevent_saving(
+    client: TestClient, runtime: Runtime, people: dict[str, Person], policy_version: PolicyVersion
+) -> None:
+    log_in(client, runtime, people["dpo"])
+    page = client.get("/grants")
+    assert "Det hindrar inte att ljudet sparas" in page.text
+    assert 'aria-describedby="f-download-hint"' in page.text

@@ -87,3 +87,67 @@ def test_only_the_dpo_manages_the_policy(
 ) -> None:
     log_in(client, runtime, people["it_admin"])
     assert client.get("/policy/manage").status_code == 403
+
+
+def test_the_employees_legal_basis_is_flagged_until_the_dpo_confirms_it(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    policy_version: PolicyVersion,
+) -> None:
+    token = log_in(client, runtime, people["dpo"])
+    assert 'id="basis-unchecked"' in client.get("/policy/manage").text
+    created = client.post(
+        "/policy/manage/drafts", data={"csrf_token": token, "change_note": "Rättslig grund"}
+    )
+    assert 'id="basis-unchecked"' in created.text
+    assert "Berättigat intresse (artikel 6.1 f" in created.text  # the default, to check
+    draft = session.query(PolicyDraft).one()
+    shown = re.search(r'name="employee_basis_sv"[^>]*>([^<]*)<', created.text)
+    shown_en = re.search(r'name="employee_basis_en"[^>]*>([^<]*)<', created.text)
+    assert shown and shown_en
+    form = _draft_form(
+        created.text,
+        token,
+        employee_basis_sv=shown.group(1).replace("&#39;", "'"),
+        employee_basis_en=shown_en.group(1).replace("&#39;", "'"),
+    )
+    client.post(f"/policy/manage/drafts/{draft.id}", data=form)
+    session.refresh(draft)
+    assert draft.employee_basis_sv is None  # saving the default unread confirms nothing
+    form["employee_basis_checked"] = "1"
+    approved = client.post(f"/policy/manage/drafts/{draft.id}", data={**form, "action": "approve"})
+    assert "Policyversionen har godkänts" in approved.text
+    newest = session.query(PolicyVersion).filter_by(number=2).one()
+    assert newest.employee_basis_sv is not None
+    assert newest.employee_basis_sv.startswith("Berättigat intresse")
+    assert 'id="basis-unchecked"' not in client.get("/policy/manage").text
+
+
+def test_the_preview_fills_in_the_organisation(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    policy_version: PolicyVersion,
+) -> None:
+    from callvault.policy.identity import Identity, record_identity
+
+    policy_version.text_sv = "1. Syftet\n\n{legal_name_genitive} policy, se {website}."
+    record_identity(
+        session,
+        runtime,
+        Identity("Exempel AB", "Exempel", "www.exempel.se", "dpo@exempel.se"),
+        actor="system",
+        source="cli",
+    )
+    session.flush()
+    token = log_in(client, runtime, people["dpo"])
+    created = client.post(
+        "/policy/manage/drafts", data={"csrf_token": token, "change_note": "Ny text"}
+    )
+    assert 'id="placeholders"' in created.text
+    draft = session.query(PolicyDraft).one()
+    preview = client.get(f"/policy/manage/drafts/{draft.id}?preview=sv").text
+    assert "Exempel AB:s policy, se www.exempel.se." in preview

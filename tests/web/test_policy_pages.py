@@ -89,6 +89,15 @@ def test_art13_information_pages(
     assert heading in response.text
 
 
+def test_the_employees_page_has_its_own_basis_and_nothing_to_withdraw(
+    client: TestClient, two_versions: None
+) -> None:
+    employees = client.get("/privacy/employees").text
+    assert "Berättigat intresse (artikel 6.1 f" in employees
+    assert "Så återkallar du samtycket" not in employees
+    assert "Så återkallar du samtycket" in client.get("/privacy/callers").text
+
+
 def test_policy_text_becomes_headings_items_and_paragraphs() -> None:
     text = "1. Syftet \n\nEtt stycke\nsom fortsätter.\n\n• Röst och information\n• Röst"
     assert policy_blocks(text) == [

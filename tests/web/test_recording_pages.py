@@ -108,7 +108,7 @@ def test_a_training_manager_sees_only_recordings_in_scope_and_only_pseudonymised
     assert client.get(f"/recordings/{calls['team2']}").status_code == 404
 
 
-def test_the_reason_is_asked_once_per_session_and_must_be_ten_characters(
+def test_a_reason_belongs_to_one_recording_and_must_be_meaningful(
     client: TestClient,
     session: Session,
     runtime: Runtime,
@@ -126,17 +126,73 @@ def test_the_reason_is_asked_once_per_session_and_must_be_ten_characters(
               "reason": "kort"},
     )  # fmt: skip
     assert short.status_code == 422
-    assert "minst 10 tecken" in short.text
-    client.post(
+    assert "minst 10 synliga tecken" in short.text
+    first = client.post(
         f"/recordings/{calls['team1']}/reason",
         data={"csrf_token": token, "purpose": "quality_assurance", "variant": "original",
               "reason": "Klagomålsärende 2026-17"},
     )  # fmt: skip
+    assert "<audio" in first.text and "Ändra skälet" in first.text
     other = client.get(f"/recordings/{calls['team2']}")
-    assert "<audio" in other.text, "the reason of this session is used again"
-    assert "jag heter Kalle Exempel" in other.text  # the original transcript, as granted
+    assert "<audio" not in other.text, "a reason stated for one recording does not open another"
+    assert "jag heter Kalle Exempel" not in other.text and 'name="reason"' in other.text
+    assert client.get(f"/recordings/{calls['team2']}/audio?variant=original").status_code == 422
     reasons = session.query(AuditEntry).filter(AuditEntry.action == "recording.transcript").all()
-    assert {e.reason for e in reasons} == {"quality_assurance: Klagomålsärende 2026-17"}
+    assert [(e.object_id, e.reason) for e in reasons] == [
+        (str(calls["team1"]), "quality_assurance: Klagomålsärende 2026-17")
+    ]
+
+
+def test_a_reason_reused_by_choice_shows_on_each_page_and_is_audited_per_recording(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    calls: dict[str, uuid.UUID],
+) -> None:
+    grant(
+        session, runtime, people["dpo"], people["qa_manager"],
+        purpose="quality_assurance", variant="original", scope=GrantScope(ScopeKind.ALL),
+    )  # fmt: skip
+    token = log_in(client, runtime, people["qa_manager"])
+    form = client.get(f"/recordings/{calls['team1']}")
+    assert 'name="reuse"' in form.text and "för nästa inspelningar i samma uppgift" in form.text
+    client.post(
+        f"/recordings/{calls['team1']}/reason",
+        data={"csrf_token": token, "purpose": "quality_assurance", "variant": "original",
+              "reason": "Kvalitetsgranskning vecka 12", "reuse": "1"},
+    )  # fmt: skip
+    other = client.get(f"/recordings/{calls['team2']}")
+    assert "<audio" in other.text
+    assert "Återanvänt" in other.text and "Kvalitetsgranskning vecka 12" in other.text
+    assert f'href="/recordings/{calls["team2"]}?change=1"' in other.text
+    played = client.get(
+        f"/recordings/{calls['team2']}/audio?variant=original", headers={"range": "bytes=0-9"}
+    )
+    assert played.status_code == 206
+    change = client.get(f"/recordings/{calls['team2']}?change=1")
+    assert 'name="reason"' in change.text and "<audio" not in change.text
+    assert "Kvalitetsgranskning vecka 12" in change.text  # the form starts from the reason in use
+    reads = session.query(AuditEntry).filter(
+        AuditEntry.action.in_(["recording.transcript", "recording.play"])
+    )
+    assert {(e.action, e.object_id, e.reason) for e in reads} == {
+        (action, str(calls[c]), "quality_assurance: Kvalitetsgranskning vecka 12")
+        for action, c in (
+            ("recording.transcript", "team1"),
+            ("recording.transcript", "team2"),
+            ("recording.play", "team2"),
+        )
+    }
+    # Changing the reason on the second page ends the reuse there and then.
+    client.post(
+        f"/recordings/{calls['team2']}/reason",
+        data={"csrf_token": token, "purpose": "quality_assurance", "variant": "original",
+              "reason": "Annat ärende 2026-20"},
+    )  # fmt: skip
+    again = client.get(f"/recordings/{calls['team2']}")
+    assert "Annat ärende 2026-20" in again.text and "Återanvänt" not in again.text
+    assert "Kvalitetsgranskning vecka 12" in client.get(f"/recordings/{calls['team1']}").text
 
 
 def test_a_direct_url_outside_ones_grants_reads_the_same_as_an_unknown_id(
@@ -254,3 +310,22 @@ def test_the_player_audio_needs_the_reason_of_this_session_and_its_variant(
     # (that the refusal itself is audited, committed apart from the request's rollback, is
     # tests/access/test_refusals.py's business: this test's transaction is rolled back whole)
     assert session.query(AuditEntry).filter(AuditEntry.action == "recording.play").count() == 0
+
+
+def test_the_agent_filter_is_neither_offered_nor_obeyed_under_a_pseudonymised_grant(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    calls: dict[str, uuid.UUID],
+) -> None:
+    grant(
+        session, runtime, people["dpo"], people["training_manager"],
+        purpose="training", variant="pseudonymised", scope=GrantScope(ScopeKind.ALL),
+    )  # fmt: skip
+    log_in(client, runtime, people["training_manager"])
+    listing = client.get("/recordings")
+    assert listing.status_code == 200 and 'name="agent"' not in listing.text
+    probe = client.get("/recordings", params={"agent": "agent-008"})
+    assert probe.status_code == 403
+    assert str(calls["team2"]) not in probe.text

@@ -14,13 +14,18 @@ from pydantic import BaseModel, Field
 from callvault.access import grants as grant_service
 from callvault.access import service
 from callvault.access.models import AccessGrant, ScopeKind
+from callvault.access.plays import record_play
 from callvault.access.ranges import RangeNotSatisfiable, parse_range
+from callvault.access.reasons import normalise_reason
+from callvault.access.request_api import router as _access_requests
 from callvault.accounts.auth import Principal, client_address, require_roles
 from callvault.accounts.roles import Role
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import InvalidInput
+from callvault.inputs import Day, Instant
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
+router.include_router(_access_requests)
 
 Grantee = Annotated[Principal, Depends(require_roles(Role.TRAINING_MANAGER, Role.QA_MANAGER))]
 Dpo = Annotated[Principal, Depends(require_roles(Role.DPO))]
@@ -94,8 +99,8 @@ def list_recordings(
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = service.DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    started_from: datetime | None = None,
-    started_until: datetime | None = None,
+    started_from: Instant | None = None,
+    started_until: Instant | None = None,
     agent_id: Annotated[str | None, Query(max_length=128)] = None,
     team: Annotated[str | None, Query(max_length=128)] = None,
     purpose: Annotated[str | None, Query(max_length=40)] = None,
@@ -110,6 +115,7 @@ def list_recordings(
         page=service.PageRequest(limit, cursor),
         now=runtime.clock.now(),
         audit_source=client_address(request),
+        runtime=runtime,
     )
     body = RecordingPage(
         items=[RecordingOut.of(v) for v in page.items],
@@ -209,16 +215,18 @@ def get_audio(
     from callvault.vault.service import open_artifact
 
     action = "recording.download" if download else "recording.play"
-    _authorize(
+    stated = _stated(x_access_reason, reason)
+    grant = service.authorize(
         session,
         runtime,
         principal,
         recording_id,
-        request,
         variant=variant,
         purpose=purpose,
-        reason=_stated(x_access_reason, reason),
+        reason=stated,
         action=action,
+        source=client_address(request),
+        record_access=download,  # a play is audited once per listen, below
     )
     reader = open_artifact(session, runtime, uuid.UUID(recording_id), AUDIO_KINDS[variant])
     headers = {**NO_STORE, "Accept-Ranges": "bytes"}
@@ -231,6 +239,17 @@ def get_audio(
     except RangeNotSatisfiable:
         return Response(
             status_code=416, headers={**headers, "Content-Range": f"bytes */{reader.size}"}
+        )
+    if not download:
+        record_play(
+            session,
+            runtime,
+            principal,
+            recording_id=uuid.UUID(recording_id),
+            grant=grant,
+            reason=normalise_reason(stated),
+            played=(wanted.start, wanted.end) if wanted else (0, reader.size),
+            source=client_address(request),
         )
     if wanted is None:
         headers["Content-Length"] = str(reader.size)
@@ -415,8 +434,8 @@ def refusals(
     principal: Dpo,
     session: SessionDep,
     runtime: RuntimeDep,
-    since: date | None = None,
-    until: date | None = None,
+    since: Day | None = None,
+    until: Day | None = None,
 ) -> list[RefusalOut]:
     """Refused attempts by user and by day (default: the last 30 days, at most 366 days)."""
     today = runtime.clock.now().date()

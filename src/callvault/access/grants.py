@@ -69,6 +69,38 @@ def registered_purpose(session: Session, code: str, at: datetime) -> PolicyPurpo
     return next((p for p in version.purposes if p.code == code), None)
 
 
+def check_terms(
+    session: Session,
+    now: datetime,
+    *,
+    purpose: str,
+    variant: str,
+    scope: GrantScope,
+    valid_from: datetime,
+    valid_until: datetime,
+) -> tuple[PolicyPurpose, Variant]:
+    """The rules of §6 for what a grant may cover, whoever asks (a grant, an access request):
+    a registered purpose, a variant it allows, a sound scope, at most 90 days, not over."""
+    registered = registered_purpose(session, purpose, now)
+    if registered is None:
+        raise InvalidInput("that purpose is not registered in the policy in force")
+    try:
+        checked_variant = Variant(variant)
+    except ValueError:
+        raise InvalidInput("the variant is pseudonymised or original") from None
+    if checked_variant.value not in registered.variants:
+        allowed = ", ".join(registered.variants)
+        raise InvalidInput(f"the purpose {purpose} allows only these variants: {allowed}")
+    if valid_until <= valid_from:
+        raise InvalidInput("valid_until must be after valid_from")
+    if valid_until - valid_from > MAX_VALIDITY:
+        raise InvalidInput("a grant is valid for at most 90 days")
+    if valid_until <= now:
+        raise InvalidInput("that grant would already have expired")
+    scope.check()
+    return registered, checked_variant
+
+
 def create_grant(
     session: Session,
     runtime: Runtime,
@@ -94,23 +126,15 @@ def create_grant(
         raise InvalidInput("the grantee is not an active account")
     if grantee.role not in GRANTEE_ROLES:
         raise InvalidInput("grants go to training managers and quality assurance managers only")
-    registered = registered_purpose(session, purpose, now)
-    if registered is None:
-        raise InvalidInput("that purpose is not registered in the policy in force")
-    try:
-        checked_variant = Variant(variant)
-    except ValueError:
-        raise InvalidInput("the variant is pseudonymised or original") from None
-    if checked_variant.value not in registered.variants:
-        allowed = ", ".join(registered.variants)
-        raise InvalidInput(f"the purpose {purpose} allows only these variants: {allowed}")
-    if valid_until <= valid_from:
-        raise InvalidInput("valid_until must be after valid_from")
-    if valid_until - valid_from > MAX_VALIDITY:
-        raise InvalidInput("a grant is valid for at most 90 days")
-    if valid_until <= now:
-        raise InvalidInput("that grant would already have expired")
-    scope.check()
+    registered, checked_variant = check_terms(
+        session,
+        now,
+        purpose=purpose,
+        variant=variant,
+        scope=scope,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
     grant = AccessGrant(
         grantee_id=grantee.id,
         granted_by=principal.id,

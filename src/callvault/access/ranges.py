@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from callvault.inputs import MAX_DIGITS
+
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 
 
@@ -41,6 +43,8 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     first, last = match.group(1), match.group(2)
     if not first and not last:
         return None
+    if len(first) > MAX_DIGITS or len(last) > MAX_DIGITS:
+        raise RangeNotSatisfiable  # beyond any file; and int() refuses 4,300 digits
     if not first:
         suffix = int(last)
         if suffix == 0 or size == 0:

@@ -17,6 +17,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from callvault.access.grants import active_grants, registered_variants
 from callvault.access.models import AccessGrant, AccessGrantRecording, ScopeKind, Variant
+from callvault.access.reasons import RULE as REASON_RULE
+from callvault.access.reasons import is_meaningful, normalise_reason
 from callvault.accounts.auth import Principal
 from callvault.errors import InvalidInput, NotFound, PermissionDenied
 from callvault.recordings.models import Recording, RecordingPurpose, RecordingState
@@ -24,7 +26,6 @@ from callvault.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
-MIN_REASON = 10
 MAX_PAGE = 100
 DEFAULT_PAGE = 50
 HIDDEN_STATES = (RecordingState.DELETING.value, RecordingState.DELETED.value)
@@ -147,6 +148,26 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 # --- listing ----------------------------------------------------------------------------------
 
 
+def agent_filter_allowed(grants: Sequence[AccessGrant]) -> bool:
+    """Filtering by agent tells which agent handled each call, which only the original shows:
+    allowed only when every grant in play allows the original."""
+    return all(g.variant == Variant.ORIGINAL for g in grants)
+
+
+def _refuse_agent_filter(runtime: Runtime | None, principal: Principal, source: str | None) -> None:
+    from callvault.runtime import get_runtime
+
+    refuse_access(
+        runtime or get_runtime(),
+        principal,
+        object_id=None,
+        action="recording.list",
+        why="agent_filter",
+        source=source,
+    )
+    raise PermissionDenied("filtering by agent needs grants that all allow the original variant")
+
+
 def visible_recordings(
     session: Session,
     principal: Principal,
@@ -155,6 +176,7 @@ def visible_recordings(
     page: PageRequest | None = None,
     now: datetime | None = None,
     audit_source: str | None = None,
+    runtime: Runtime | None = None,
 ) -> Page:
     """The recordings the principal's active grants cover, newest first, one page at a time.
 
@@ -175,6 +197,8 @@ def visible_recordings(
     grants = active_grants(session, principal, now)
     if filters.purpose:
         grants = [g for g in grants if g.purpose_code == filters.purpose]
+    if filters.agent_id and not agent_filter_allowed(grants):
+        _refuse_agent_filter(runtime, principal, audit_source)
     if not grants:
         return Page(items=[], next_cursor=None, limit=limit)
     base = [_readable(now), *_filters(filters)]
@@ -289,12 +313,14 @@ def authorize(
     reason: str | None,
     action: str,
     source: str | None = None,
+    record_access: bool = True,
 ) -> AccessGrant:
     """The active grant that allows this use of this recording, audited; otherwise a refusal.
 
     Unknown and forbidden recordings both raise the same NotFound. Every refusal is written to
     the audit trail in its own transaction (the request's rolls back). On success the access and
-    its reason are written in the caller's transaction.
+    its reason are written in the caller's transaction, unless `record_access` is False: a play
+    is audited once per listen by `access.plays.record_play`.
     """
     if action not in READ_ACTIONS:
         raise ValueError(f"unknown access action {action}")
@@ -317,15 +343,12 @@ def authorize(
 
     if variant is not None and variant not in (Variant.PSEUDONYMISED, Variant.ORIGINAL):
         raise refuse("variant", InvalidInput("the variant is pseudonymised or original"))
-    text = (reason or "").strip()
+    text = normalise_reason(reason)
     if action in NEEDS_REASON:
         if not purpose or purpose not in registered_variants(session, now):
             raise refuse("purpose", InvalidInput("state a purpose registered in the policy"))
-        if len(text) < MIN_REASON:
-            raise refuse(
-                "reason",
-                InvalidInput(f"state a reason of at least {MIN_REASON} characters"),
-            )
+        if not is_meaningful(text):
+            raise refuse("reason", InvalidInput(REASON_RULE))
         if variant is None:
             raise refuse("variant", InvalidInput("choose the variant: pseudonymised or original"))
     if rid is None:
@@ -351,6 +374,8 @@ def authorize(
             raise refuse("download", PermissionDenied("your grant does not allow downloads"))
         covering = downloadable
     grant = covering[0]
+    if not record_access:
+        return grant
     from callvault.audit.service import record
 
     record(

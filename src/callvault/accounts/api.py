@@ -14,31 +14,30 @@ from callvault.accounts.auth import (
     Principal,
     client_address,
     enrolling_principal,
+    password_changing_principal,
     require_roles,
 )
-from callvault.accounts.csrf import token_for_session
+from callvault.accounts.csrf import is_cross_site, token_for_session
 from callvault.accounts.models import Account
 from callvault.accounts.roles import Role
+from callvault.accounts.token_api import router as _service_tokens
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import PermissionDenied
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 Enrolling = Annotated[Principal, Depends(enrolling_principal)]
+ChangingPassword = Annotated[Principal, Depends(password_changing_principal)]
 ItAdmin = Annotated[Principal, Depends(require_roles(Role.IT_ADMIN))]
 RoleAssigner = Annotated[Principal, Depends(require_roles(Role.IT_ADMIN, Role.DPO))]
-Person = Annotated[
-    Principal,
-    Depends(
-        require_roles(Role.DPO, Role.TRAINING_MANAGER, Role.QA_MANAGER, Role.AGENT, Role.IT_ADMIN)
-    ),
-]
 
 
 class LoginRequest(BaseModel):
     email: str = Field(max_length=254)
     password: str = Field(max_length=1024)
     totp: str | None = Field(default=None, max_length=12)
+    # one of the ten one-time codes from TOTP enrolment, instead of `totp` (a lost phone)
+    recovery_code: str | None = Field(default=None, max_length=32)
 
 
 class SessionInfo(BaseModel):
@@ -48,6 +47,7 @@ class SessionInfo(BaseModel):
     csrf_token: str
     expires_at: datetime | None = None
     second_factor_enrolment_required: bool
+    password_change_required: bool = False
 
 
 @router.post("/session", response_model=SessionInfo)
@@ -60,10 +60,18 @@ def login(
 ) -> SessionInfo:
     """Sign in. Sets a new session cookie (any earlier one ends: no session fixation).
 
-    Wrong credentials, unknown and locked accounts all get the same 401.
+    Wrong credentials, unknown and locked accounts all get the same 401. A browser's post from
+    another site (by `Origin` or `Sec-Fetch-Site`) gets 403: no login CSRF.
     """
+    if is_cross_site(request, runtime.settings.public_url):
+        raise PermissionDenied("a login from another site is refused")
     result = service.authenticate(
-        session, runtime, body.email, body.password, body.totp, client_address(request)
+        session,
+        runtime,
+        body.email,
+        body.password,
+        body.totp or body.recovery_code,
+        client_address(request),
     )
     spec = sessions.cookie_spec(runtime.settings)
     planted = request.cookies.get(spec.name)
@@ -86,6 +94,7 @@ def login(
         csrf_token=result.csrf_token,
         expires_at=result.expires_at,
         second_factor_enrolment_required=result.second_factor_enrolment_required,
+        password_change_required=result.password_change_required,
     )
 
 
@@ -111,6 +120,7 @@ def who_am_i(principal: Enrolling, runtime: RuntimeDep) -> SessionInfo:
         language=principal.language,
         csrf_token=token_for_session(runtime.settings.session_secret(), str(session_id)),
         second_factor_enrolment_required=principal.second_factor_pending,
+        password_change_required=principal.password_change_pending,
     )
 
 
@@ -151,7 +161,7 @@ class PasswordChanged(BaseModel):
 @router.post("/account/password", response_model=PasswordChanged)
 def change_password(
     body: PasswordChange,
-    principal: Person,
+    principal: ChangingPassword,
     request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -187,12 +197,19 @@ def start_totp(principal: Enrolling, session: SessionDep, runtime: RuntimeDep) -
     return TotpStart(secret=enrolment.secret, provisioning_uri=enrolment.provisioning_uri)
 
 
-@router.post("/account/totp/confirm", status_code=204)
+class RecoveryCodes(BaseModel):
+    recovery_codes: list[str]
+
+
+@router.post("/account/totp/confirm", response_model=RecoveryCodes)
 def confirm_totp(
     body: TotpCode, principal: Enrolling, request: Request, session: SessionDep, runtime: RuntimeDep
-) -> Response:
-    """Finish enrolment with the first code the app shows; this session is then fully signed in."""
-    service.confirm_totp_enrolment(
+) -> RecoveryCodes:
+    """Finish enrolment with the first code the app shows; this session is then fully signed in.
+
+    Answers the ten one-time recovery codes, shown this once: each works once instead of a
+    TOTP code."""
+    codes = service.confirm_totp_enrolment(
         session,
         runtime,
         account_id=principal.id,
@@ -200,7 +217,7 @@ def confirm_totp(
         code=body.code,
         source=client_address(request),
     )
-    return Response(status_code=204)
+    return RecoveryCodes(recovery_codes=codes)
 
 
 class AccountOut(BaseModel):
@@ -212,6 +229,7 @@ class AccountOut(BaseModel):
     created_at: datetime
     disabled_at: datetime | None
     last_login_at: datetime | None
+    password_must_change: bool = False
 
     @classmethod
     def of(cls, account: Account) -> AccountOut:
@@ -224,6 +242,7 @@ class AccountOut(BaseModel):
             created_at=account.created_at,
             disabled_at=account.disabled_at,
             last_login_at=account.last_login_at,
+            password_must_change=account.password_must_change,
         )
 
 
@@ -260,6 +279,7 @@ def create_account(
         actor=principal.actor,
         source=client_address(request),
         language=body.language,
+        password_must_change=True,  # the IT admin chose it
     )
     return AccountOut.of(account)
 
@@ -279,6 +299,67 @@ def disable_account(
             session, runtime, account, actor=principal.actor, source=client_address(request)
         )
     )
+
+
+@router.post("/accounts/{account_id}/enable", response_model=AccountOut)
+def enable_account(
+    account_id: uuid.UUID,
+    principal: ItAdmin,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> AccountOut:
+    """Undo a disable: the person can sign in again."""
+    account = service.find_account(session, account_id=account_id)
+    return AccountOut.of(
+        service.enable_account(
+            session, runtime, account, actor=principal.actor, source=client_address(request)
+        )
+    )
+
+
+class ResetLink(BaseModel):
+    url: str
+    expires_at: datetime
+
+
+@router.post("/accounts/{account_id}/password-reset", response_model=ResetLink)
+def issue_password_reset(
+    account_id: uuid.UUID,
+    principal: ItAdmin,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> ResetLink:
+    """A one-time link (24 h) for a person who forgot their password, for IT to pass on; the
+    person chooses the new password there. The current password works until then."""
+    from callvault.accounts.recovery import issue_password_reset as issue
+
+    account = service.find_account(session, account_id=account_id)
+    issued = issue(session, runtime, account, actor=principal.actor, source=client_address(request))
+    return ResetLink(url=issued.url, expires_at=issued.expires_at)
+
+
+class PasswordResetIn(BaseModel):
+    token: str = Field(max_length=100)
+    new_password: str = Field(max_length=1024)
+
+
+@router.post("/password-reset", status_code=204)
+def complete_password_reset(
+    body: PasswordResetIn, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    """Choose a new password with a reset link's token (no sign-in: the token is the proof)."""
+    from callvault.accounts.recovery import complete_password_reset as complete
+
+    complete(
+        session,
+        runtime,
+        token=body.token,
+        new_password=body.new_password,
+        source=client_address(request),
+    )
+    return Response(status_code=204)
 
 
 class RoleChange(BaseModel):
@@ -322,5 +403,7 @@ def reset_totp(
     )
     return Response(status_code=204)
 
+
+router.include_router(_service_tokens)
 
 __all__ = ["router"]

@@ -16,8 +16,9 @@ from callvault.accounts import sessions
 from callvault.accounts.csrf import verify_csrf
 from callvault.accounts.models import ServiceAccount
 from callvault.accounts.roles import SECOND_FACTOR_REQUIRED
-from callvault.accounts.tokens import TOKEN_PREFIX, _digest
+from callvault.accounts.tokens import TOKEN_PREFIX, _digest, note_use
 from callvault.db import transaction
+from callvault.edge import client_host
 from callvault.errors import AuthenticationFailed, PermissionDenied
 from callvault.runtime import Runtime
 
@@ -35,6 +36,8 @@ class Principal:
     language: str = "sv"
     # dpo/it_admin signed in without a second factor yet: only TOTP enrolment is allowed
     second_factor_pending: bool = False
+    # someone else chose the password: only changing it is allowed (after any TOTP enrolment)
+    password_change_pending: bool = False
 
     @property
     def actor(self) -> str:
@@ -47,8 +50,16 @@ class SecondFactorRequired(PermissionDenied):
     code = "second_factor_required"
 
 
+class PasswordChangeRequired(PermissionDenied):
+    """Choose your own password before doing anything else (someone else chose this one)."""
+
+    code = "password_change_required"
+
+
 def client_address(request: Request) -> str:
-    return (request.client.host if request.client else "unknown")[:64]
+    """The client's IP address (behind trusted proxies, see `callvault.edge`), "unknown" or
+    "invalid": what the login throttle counts and the audit trail records."""
+    return client_host(request.client.host if request.client else None)
 
 
 def _bearer(request: Request) -> str | None:
@@ -68,6 +79,7 @@ def _resolve_token(runtime: Runtime, token: str) -> Principal | None:
         )
         if account is None or account.disabled_at is not None:
             return None
+        note_use(db, account, runtime.clock.now())
         return Principal(
             kind="service", id=account.id, role=f"service:{account.scope}", session_id=None
         )
@@ -91,6 +103,7 @@ def _resolve_cookie(runtime: Runtime, value: str) -> Principal | None:
         session_id=str(live.id),
         language=live.language,
         second_factor_pending=live.role in SECOND_FACTOR_REQUIRED and not live.second_factor,
+        password_change_pending=live.password_must_change,
     )
 
 
@@ -123,7 +136,9 @@ async def optional_principal(request: Request) -> Principal | None:
     A session still waiting for its mandatory second factor counts as not signed in here.
     """
     principal = await _resolve(request)
-    if principal is not None and principal.second_factor_pending:
+    if principal is not None and (
+        principal.second_factor_pending or principal.password_change_pending
+    ):
         return None
     return principal
 
@@ -146,6 +161,25 @@ async def current_principal(request: Request) -> Principal:
     principal = await _resolve(request)
     if principal is None:
         raise AuthenticationFailed("sign in first")
+    if principal.second_factor_pending:
+        raise SecondFactorRequired(
+            "your role requires a second factor: enrol TOTP at /api/v1/account/totp first"
+        )
+    if principal.password_change_pending:
+        raise PasswordChangeRequired(
+            "choose your own password first: POST /api/v1/account/password"
+        )
+    return principal
+
+
+async def password_changing_principal(request: Request) -> Principal:
+    """A signed-in person who may change their password: also one who must (someone else chose
+    it), but not one who must still enrol a mandatory second factor."""
+    principal = await _resolve(request)
+    if principal is None:
+        raise AuthenticationFailed("sign in first")
+    if principal.kind != "account":
+        raise PermissionDenied("only a signed-in person can do this")
     if principal.second_factor_pending:
         raise SecondFactorRequired(
             "your role requires a second factor: enrol TOTP at /api/v1/account/totp first"

@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import secrets
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from starlette.datastructures import FormData
@@ -76,3 +78,50 @@ async def verify_csrf(request: Request, secret: bytes, session_id: str) -> None:
             "missing or wrong CSRF token: send the session's token in the X-CSRF-Token header "
             "or the csrf_token form field"
         )
+
+
+# --- login: before there is a session ------------------------------------------------------------
+#
+# A cross-site form could otherwise sign a victim into the attacker's account (login CSRF). The
+# login form carries a pre-session token: a random nonce in a SameSite=Strict cookie, and in the
+# form the nonce with its HMAC, which only this server can make (a double-submit cookie that a
+# cookie planted from a sibling domain cannot complete). On top, a browser's own word is
+# believed: `Sec-Fetch-Site` other than same-origin/none, or an `Origin` other than ours, is
+# refused, for the form and for `POST /api/v1/session` alike.
+
+LOGIN_COOKIE = "callvault_login"
+LOGIN_FIELD = "login_token"
+TRUSTED_FETCH_SITES = frozenset({"same-origin", "none"})
+
+
+def new_login_nonce() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def login_token(secret: bytes, nonce: str) -> str:
+    """What the login form carries for the nonce in its cookie."""
+    mac = hmac.new(secret, b"login-csrf:" + nonce.encode(), hashlib.sha256).hexdigest()
+    return f"{nonce}.{mac}"
+
+
+def login_token_matches(secret: bytes, nonce: str | None, presented: str | None) -> bool:
+    if not nonce or not presented or len(presented) > 200:
+        return False
+    return hmac.compare_digest(presented.encode(), login_token(secret, nonce).encode())
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def is_cross_site(request: Request, public_url: str) -> bool:
+    """The browser says the request comes from another site (or an opaque origin)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site.strip().lower() not in TRUSTED_FETCH_SITES:
+        return True
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False  # not a browser, or an old one: the token (forms) still holds
+    own = {_origin_of(public_url), _origin_of(str(request.base_url))}
+    return origin.strip().lower() not in own

@@ -23,6 +23,7 @@ class ServiceAccount(Base):
     token_prefix: Mapped[str] = mapped_column(sa.String(12))
     created_at: Mapped[datetime]
     disabled_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
 
 
 class Account(Base):
@@ -44,6 +45,9 @@ class Account(Base):
     created_by: Mapped[str] = mapped_column(sa.String(64))  # "account:<id>" or "cli"
     disabled_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # Set when someone else chose the password (an IT admin creating the account): the person
+    # must choose their own at first sign-in before anything else.
+    password_must_change: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class LoginSession(Base):
@@ -97,3 +101,34 @@ class LoginFailure(Base):
     key_hash: Mapped[str] = mapped_column(sa.String(64))
     address_hash: Mapped[str] = mapped_column(sa.String(64))
     at: Mapped[datetime]
+
+
+class PasswordReset(Base):
+    """A one-time link an IT admin hands to a person who forgot their password.
+
+    Only the token's SHA-256 is stored; the person chooses the new password, so IT never
+    learns it. Valid 24 hours, used once; a newer link for the same account voids older ones.
+    """
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class RecoveryCode(Base):
+    """One of the ten one-time codes issued at TOTP enrolment, usable once instead of a TOTP
+    code (a lost phone). Stored only as a SHA-256 over the account id and the code."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    code_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

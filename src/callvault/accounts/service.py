@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.orm import Session
 
-from callvault.accounts import passwords, sessions, throttle, totp
+from callvault.accounts import passwords, recovery, sessions, throttle, totp
 from callvault.accounts.csrf import token_for_session
 from callvault.accounts.models import Account, LoginFailure, LoginSession, LoginThrottle
 from callvault.accounts.roles import SECOND_FACTOR_REQUIRED, Role, may_assign_role, parse_role
@@ -74,8 +74,13 @@ def create_account(
     actor: str,
     source: str,
     language: str = "sv",
+    password_must_change: bool = False,
 ) -> Account:
-    """A new person's account. The password must pass the rules; the email must be new."""
+    """A new person's account. The password must pass the rules; the email must be new.
+
+    `password_must_change`: someone else chose the password, so the person must choose their
+    own at first sign-in before anything else.
+    """
     address = normalise_email(email)
     checked_role = parse_role(role)
     passwords.check_password(password, email=address)
@@ -90,6 +95,7 @@ def create_account(
         language=language if language in LANGUAGES else "sv",
         created_at=now,
         created_by=actor if actor.startswith("account:") else "cli",
+        password_must_change=password_must_change,
     )
     session.add(account)
     session.flush()
@@ -100,7 +106,7 @@ def create_account(
         object_type="account",
         object_id=str(account.id),
         source=source,
-        details={"role": account.role},
+        details={"role": account.role, "password_must_change": password_must_change},
     )
     log.info("account_created", account_id=str(account.id), role=account.role)
     return account
@@ -156,6 +162,28 @@ def disable_account(
         object_id=str(account.id),
         source=source,
         details={"sessions_ended": ended},
+    )
+    return account
+
+
+def enable_account(
+    session: Session, runtime: Runtime, account: Account, *, actor: str, source: str
+) -> Account:
+    """Undo a disable: the person can sign in again with their password (and second factor)."""
+    if actor == f"account:{account.id}":
+        raise PermissionDenied("you cannot enable your own account")
+    _guard_dpo_account(session, actor, account)
+    was_disabled = account.disabled_at is not None
+    account.disabled_at = None
+    session.flush()
+    _audit(
+        session,
+        actor=actor,
+        action="account.enable",
+        object_type="account",
+        object_id=str(account.id),
+        source=source,
+        details={"was_disabled": was_disabled},
     )
     return account
 
@@ -283,6 +311,8 @@ class LoginResult:
     language: str
     # dpo and it_admin without TOTP yet: the session may only enrol a second factor
     second_factor_enrolment_required: bool
+    # someone else chose the password: the session may only change it (after any enrolment)
+    password_change_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -293,6 +323,7 @@ class _Snapshot:
     totp_secret_enc: bytes | None
     totp_enabled: bool
     totp_last_step: int | None
+    recovery_digests: frozenset[str] = frozenset()
 
 
 def authenticate(
@@ -324,6 +355,7 @@ def authenticate(
 
     ok = False
     step: int | None = None
+    recovery_code = False
     if attempt.blocked or snapshot is None:
         passwords.verify_dummy(password)
     else:
@@ -331,7 +363,10 @@ def authenticate(
         if snapshot.totp_enabled:
             secret_text = totp.unseal_secret(runtime.keyring, snapshot.totp_secret_enc or b"")
             step = totp.matching_step(secret_text, totp_code, now, snapshot.totp_last_step)
-            ok = ok and step is not None
+            recovery_code = step is None and recovery.code_matches(
+                snapshot.id, totp_code, snapshot.recovery_digests
+            )
+            ok = ok and (step is not None or recovery_code)
 
     if not ok:
         _audit_isolated(
@@ -356,6 +391,10 @@ def authenticate(
         if account.totp_last_step is not None and step <= account.totp_last_step:
             raise AuthenticationFailed(LOGIN_REFUSED)  # the same code raced in twice
         account.totp_last_step = step
+    if recovery_code and not recovery.use_recovery_code(
+        session, runtime, account.id, totp_code or "", source=address
+    ):
+        raise AuthenticationFailed(LOGIN_REFUSED)  # the same recovery code raced in twice
     if passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash_password(password)
     account.last_login_at = now
@@ -375,7 +414,7 @@ def authenticate(
         object_type="session",
         object_id=str(opened.id),
         source=address,
-        details={"second_factor": snapshot.totp_enabled},
+        details={"second_factor": snapshot.totp_enabled, "recovery_code": recovery_code},
     )
     log.info("login", account_id=str(account.id), session_id=str(opened.id))
     return LoginResult(
@@ -387,6 +426,7 @@ def authenticate(
         expires_at=opened.expires_at,
         language=account.language,
         second_factor_enrolment_required=enrolment_required,
+        password_change_required=account.password_must_change,
     )
 
 
@@ -405,6 +445,9 @@ def _snapshot(session: Session, email: str) -> _Snapshot | None:
         totp_secret_enc=account.totp_secret_enc,
         totp_enabled=account.totp_enabled_at is not None,
         totp_last_step=account.totp_last_step,
+        recovery_digests=recovery.unused_digests(session, account.id)
+        if account.totp_enabled_at is not None
+        else frozenset(),
     )
 
 
@@ -462,6 +505,7 @@ def change_password(
     throttle.forgive_attempt(session, attempt, now)
     account.password_hash = passwords.hash_password(new_password)
     account.password_changed_at = now
+    account.password_must_change = False
     ended = 0
     if end_other_sessions:
         ended = sessions.end_account_sessions(
@@ -512,8 +556,11 @@ def confirm_totp_enrolment(
     session_id: uuid.UUID | None,
     code: str,
     source: str,
-) -> None:
-    """Turn the second factor on with a first valid code; the asking session counts as checked."""
+) -> list[str]:
+    """Turn the second factor on with a first valid code; the asking session counts as checked.
+
+    Returns ten one-time recovery codes, shown once, each usable instead of a TOTP code.
+    """
     account = find_account(session, account_id=account_id)
     if account.totp_enabled_at is not None:
         raise Conflict("a second factor is already enrolled")
@@ -535,7 +582,9 @@ def confirm_totp_enrolment(
         object_type="account",
         object_id=str(account.id),
         source=source,
+        details={"recovery_codes": recovery.RECOVERY_CODES},
     )
+    return recovery.issue_recovery_codes(session, runtime, account.id)
 
 
 def reset_totp(
@@ -547,6 +596,7 @@ def reset_totp(
     account.totp_secret_enc = None
     account.totp_enabled_at = None
     account.totp_last_step = None
+    recovery.clear_recovery_codes(session, account.id)
     ended = sessions.end_account_sessions(session, account.id, now=now, reason="totp_reset")
     _audit(
         session,

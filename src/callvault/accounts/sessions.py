@@ -77,6 +77,7 @@ class LiveSession:
     language: str
     second_factor: bool
     needs_touch: bool
+    password_must_change: bool = False
 
 
 def live_session(
@@ -105,6 +106,7 @@ def live_session(
         language=account.language,
         second_factor=row.second_factor_at is not None,
         needs_touch=now - row.last_seen_at >= TOUCH_EVERY,
+        password_must_change=account.password_must_change,
     )
 
 

@@ -18,6 +18,7 @@ from callvault.audit.signing import CheckpointVerifier, load_verifier
 from callvault.audit.verify import verification_connection, verify_chain
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import KeyringError
+from callvault.inputs import MAX_BIGINT, Instant
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -63,15 +64,17 @@ def list_entries(
     request: Request,
     principal: AuditReader,
     session: SessionDep,
-    actor: str | None = None,
-    action: str | None = Query(None, description="exact, or a family like recording.*"),
-    object_type: str | None = None,
-    object_id: str | None = None,
+    actor: str | None = Query(None, min_length=1, max_length=200),
+    action: str | None = Query(
+        None, min_length=1, max_length=200, description="exact, or a family like recording.*"
+    ),
+    object_type: str | None = Query(None, min_length=1, max_length=200),
+    object_id: str | None = Query(None, min_length=1, max_length=200),
     outcome: str | None = Query(None, pattern="^(ok|refused|error)$"),
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
-    before_seq: int | None = Query(None, ge=1),
+    before_seq: int | None = Query(None, ge=1, le=MAX_BIGINT),
 ) -> AuditPage:
     """Entries newest first; follow `next_before_seq` for the next page."""
     entries = search(
@@ -106,8 +109,8 @@ def refusals(
     principal: AuditReader,
     session: SessionDep,
     runtime: RuntimeDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
 ) -> list[RefusalRow]:
     """Refused attempts per user and UTC day (default: the last 30 days)."""
     end = _utc(until) or runtime.clock.now() + timedelta(seconds=1)

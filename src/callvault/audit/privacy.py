@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
+
+import phonenumbers
 
 from callvault.errors import InvalidInput
 
@@ -32,6 +35,44 @@ def _phone_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+# A letter glued to a number ("nr0721593360") hides it from the matcher, which wants a number to
+# stand apart from words; such letters are blanked (same length) before matching.
+LETTER_BY_DIGIT = re.compile(r"[^\W\d_](?=\d)|(?<=\d)[^\W\d_]")
+MATCHER_REGION = "SE"
+
+
+def _matched_phone_spans(text: str) -> list[tuple[int, int]]:
+    """Valid numbers in free text as phonenumbers finds them: `tel:…`, `070.159.33.60`, …"""
+    masked = IDENTIFIER.sub(lambda m: "x" * len(m.group()), text)
+    masked = LETTER_BY_DIGIT.sub(" ", masked)
+    matcher = phonenumbers.PhoneNumberMatcher(
+        masked, MATCHER_REGION, leniency=phonenumbers.Leniency.VALID
+    )
+    return [(m.start, m.end) for m in matcher]
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def visible_text(text: str) -> str:
+    """`text` in NFKC with control, format and other invisible characters (NUL, zero-width
+    space, bidi marks) removed and runs of white space made one space."""
+    text = unicodedata.normalize("NFKC", text)
+    kept = (
+        " " if ch.isspace() else ch
+        for ch in text
+        if ch.isspace() or not unicodedata.category(ch).startswith("C")
+    )
+    return " ".join("".join(kept).split())
+
+
 def personal_data_kinds(text: str) -> list[str]:
     """The kinds of personal data ("email", "phone") that `text` appears to contain."""
     kinds = []
@@ -43,12 +84,18 @@ def personal_data_kinds(text: str) -> list[str]:
 
 
 def redact_personal_data(text: str) -> tuple[str, list[str]]:
-    """`text` with e-mail addresses and phone numbers replaced by markers, and the kinds found."""
-    kinds = personal_data_kinds(text)
-    if not kinds:
-        return text, []
-    text = EMAIL.sub("[email]", text)
-    for start, end in reversed(_phone_spans(text)):
+    """`text` with e-mail addresses and phone numbers replaced by markers, and the kinds found.
+
+    Free text gets a second look for numbers: phonenumbers' matcher (region SE) finds the forms
+    the pattern does not (`tel:0721593360`, `nr0721593360`, `070.159.33.60`)."""
+    kinds = []
+    if EMAIL.search(text):
+        kinds.append("email")
+        text = EMAIL.sub("[email]", text)
+    spans = _merged(_phone_spans(text) + _matched_phone_spans(text))
+    if spans:
+        kinds.append("phone")
+    for start, end in reversed(spans):
         text = f"{text[:start]}[phone]{text[end:]}"
     return text, kinds
 

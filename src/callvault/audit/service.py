@@ -23,8 +23,9 @@ from callvault.audit.chain import (
     link_hash,
 )
 from callvault.audit.models import AuditEntry, AuditHead
-from callvault.audit.privacy import redact_personal_data, refuse_personal_data
+from callvault.audit.privacy import redact_personal_data, refuse_personal_data, visible_text
 from callvault.db import transaction
+from callvault.edge import client_host
 from callvault.errors import IntegrityError, InvalidInput
 from callvault.runtime import Runtime, get_runtime
 
@@ -65,9 +66,10 @@ def record(
     never lost for want of a clean reason.
     """
     details = dict(details or {})
+    source = audit_source(source)
     _validate(actor, action, object_type, object_id, source, outcome, details)
     if reason is not None:
-        reason, kinds = redact_personal_data(reason.strip()[:MAX_REASON])
+        reason, kinds = redact_personal_data(visible_text(reason)[:MAX_REASON])
         if kinds:
             details["reason_redacted"] = kinds
     at = at or get_runtime().clock.now()
@@ -256,12 +258,19 @@ def _validate(
         raise InvalidInput("audit object_type must be a lower-case name like 'recording'")
     if object_id is not None and len(object_id) > 128:
         raise InvalidInput("audit object_id is longer than 128 characters")
-    if source is not None and len(source) > 64:
-        raise InvalidInput("audit source is longer than 64 characters")
     refuse_personal_data(object_id, "object_id")
-    if source is not None and "@" in source:
-        raise InvalidInput("audit source must be an address or 'cli'/'worker'/'ivr'")
     refuse_personal_data(details, "details")
+
+
+SOURCE_WORD = re.compile(r"^[a-z][a-z0-9_\-]{0,31}$")
+
+
+def audit_source(source: str | None) -> str | None:
+    """Where an entry came from as the trail keeps it: a word (`cli`, `worker`, `ivr`) or an IP
+    address; anything else (`a@b`, a forged header) is "invalid", so the entry is still written."""
+    if source is None or SOURCE_WORD.match(source):
+        return source
+    return client_host(source)
 
 
 _CLAIM = sa.update(_head).where(_head.c.id == 1).values(seq=_head.c.seq + 1).returning(_head.c.seq)

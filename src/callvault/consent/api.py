@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from callvault.accounts.auth import Principal, require_roles
 from callvault.consent.rate import consent_rate
 from callvault.deps import RuntimeDep, SessionDep
+from callvault.inputs import Day
 
 router = APIRouter(prefix="/api/v1/consent", tags=["consent"])
 
@@ -21,8 +22,8 @@ def get_consent_rate(
     session: SessionDep,
     runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(dpo_only)],
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[Day | None, Query(alias="from")] = None,
+    end: Annotated[Day | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
     """Accepted, refused, no answer (and withdrawn at the prompt) per UTC day and version.
 

@@ -62,6 +62,10 @@ def write_bundle(
         else:
             add("recordings.json", _json_bytes([_recording_json(r) for r in data.recordings]))
             add("own_activity.json", _json_bytes(_own_activity_json(data)))
+            add(
+                "evaluations.json",
+                _json_bytes({"about_you": data.evaluations, "written": data.evaluations_written}),
+            )
         add("access_log.json", _json_bytes(_access_json(data)))
         context = report_context(session, runtime, data, generated_at=now)
         add("report.html", render_html(context).encode("utf-8"))
@@ -200,6 +204,7 @@ def _access_json(data: SubjectData) -> list[dict[str, Any]]:
             "object_id": e.object_id,
             "reason": e.reason,
             "outcome": e.outcome,
+            **({"ranges": data.play_ranges.get(e.seq, [])} if e.action == "recording.play" else {}),
         }
         for e in data.access_log
     ]

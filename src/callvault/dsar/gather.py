@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -39,6 +40,11 @@ class SubjectData:
     own_activity: list[AuditEntry] = field(default_factory=list)
     account: Account | None = None
     roles: dict[str, str] = field(default_factory=dict)
+    # quality assurance: evaluations about an employee (as agent) and written by them
+    evaluations: list[dict[str, Any]] = field(default_factory=list)
+    evaluations_written: list[dict[str, Any]] = field(default_factory=list)
+    # the byte ranges of each listen, by the seq of its `recording.play` entry
+    play_ranges: dict[int, list[list[int]]] = field(default_factory=dict)
 
     @property
     def is_caller(self) -> bool:
@@ -53,6 +59,11 @@ def gather(session: Session, request: DataSubjectRequest) -> SubjectData:
     else:
         _gather_employee(session, data)
     data.roles = _roles_of(session, {e.actor for e in data.access_log})
+    from callvault.access.plays import ranges_by_entry
+
+    data.play_ranges = ranges_by_entry(
+        session, [e.seq for e in data.access_log if e.action == "recording.play"]
+    )
     return data
 
 
@@ -125,6 +136,10 @@ def _gather_employee(session: Session, data: SubjectData) -> None:
             .order_by(Recording.started_at, Recording.id)
         )
     )
+    from callvault.quality import dsar as quality
+
+    data.evaluations = quality.evaluations_about(session, agent_ids)
+    data.evaluations_written = quality.evaluations_written(session, account_id)
     data.access_log = _entries_about(session, [("account", str(account_id))])
     data.own_activity = list(
         session.scalars(

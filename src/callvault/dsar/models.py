@@ -27,7 +27,8 @@ class SubjectKind(enum.StrEnum):
 class DataSubjectRequest(Base):
     """One request for access. A caller is found by the keyed hash of their number (never the
     number itself); an employee by their account. The bundle lives in the vault (kind
-    "dsar_bundle", owner = this id) and is shredded 30 days after delivery."""
+    "dsar_bundle", owner = this id) and is shredded on closing, on the erasure of the subject's
+    recordings, and 30 days after delivery (or after building, if never delivered)."""
 
     __tablename__ = "dsar_requests"
     __table_args__ = (sa.Index("ix_dsar_requests_status_deadline_at", "status", "deadline_at"),)

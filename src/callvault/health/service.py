@@ -49,3 +49,13 @@ def check_health(runtime: Runtime) -> HealthReport:
 def _database(runtime: Runtime) -> None:
     with runtime.engine.connect() as conn:
         conn.execute(sa.text("SELECT 1"))
+
+
+def alert_counts(runtime: Runtime) -> dict[str, int]:
+    """Things IT must act on, by name (0 is good), for the IT dashboard and metrics. Kept out
+    of `check_health`: they do not make the server unfit to serve."""
+    from callvault.db import transaction
+    from callvault.telephony.status import count_failed_permanently
+
+    with transaction(runtime.sessions) as session:
+        return {"transfers_failed_permanently": count_failed_permanently(session)}

@@ -39,6 +39,8 @@ class TextsIn(BaseModel):
     text_en: str | None = None
     prompt_sv: str | None = None
     prompt_en: str | None = None
+    employee_basis_sv: str | None = None
+    employee_basis_en: str | None = None
 
     def given(self) -> dict[str, str]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
@@ -78,11 +80,35 @@ def version_summary(version: PolicyVersion, in_force_id: uuid.UUID | None) -> di
     }
 
 
-def version_document(version: PolicyVersion, in_force_id: uuid.UUID | None) -> dict[str, Any]:
+def version_document(
+    session: Any, runtime: Any, version: PolicyVersion, in_force_id: uuid.UUID | None
+) -> dict[str, Any]:
+    """A version in full: texts and prompts with the organisation's identity filled in, and
+    the templates as stored."""
+    from callvault.policy.art13 import employee_basis
+    from callvault.policy.identity import identity_in_force
+    from callvault.policy.texts import one_line
+
+    identity = identity_in_force(session, runtime.settings)
     return {
         **version_summary(version, in_force_id),
-        "text": {"sv": version.text_sv, "en": version.text_en},
-        "prompt": {"sv": version.prompt_sv, "en": version.prompt_en},
+        "text": {
+            "sv": identity.fill(version.text_sv, "sv"),
+            "en": identity.fill(version.text_en, "en"),
+        },
+        "prompt": {
+            "sv": one_line(identity.fill(version.prompt_sv, "sv")),
+            "en": one_line(identity.fill(version.prompt_en, "en")),
+        },
+        "templates": {
+            "text": {"sv": version.text_sv, "en": version.text_en},
+            "prompt": {"sv": version.prompt_sv, "en": version.prompt_en},
+        },
+        "employee_basis": {
+            "sv": identity.fill(employee_basis(version, "sv"), "sv"),
+            "en": identity.fill(employee_basis(version, "en"), "en"),
+            "checked_by_dpo": version.employee_basis_sv is not None,
+        },
     }
 
 
@@ -123,12 +149,14 @@ def list_versions(session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
 @router.get("/versions/current")
 def current_version(session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
     version = version_in_force(session, runtime.clock.now())
-    return version_document(version, version.id)
+    return version_document(session, runtime, version, version.id)
 
 
 @router.get("/versions/{number}")
 def get_version(number: int, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return version_document(version_by_number(session, number), _in_force_id(session, runtime))
+    return version_document(
+        session, runtime, version_by_number(session, number), _in_force_id(session, runtime)
+    )
 
 
 @router.get("/art13")
@@ -203,7 +231,7 @@ def approve_draft(
     version = draft_service.approve_draft(
         session, runtime, draft_id, actor=principal, effective_from=body.effective_from
     )
-    return version_document(version, _in_force_id(session, runtime))
+    return version_document(session, runtime, version, _in_force_id(session, runtime))
 
 
 @router.post("/drafts/{draft_id}/discard")

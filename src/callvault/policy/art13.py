@@ -7,7 +7,10 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from callvault.errors import InvalidInput
+from callvault.policy.identity import identity_in_force
+from callvault.policy.models import PolicyVersion
 from callvault.policy.service import version_in_force
+from callvault.policy.texts import employee_basis_template
 from callvault.runtime import Runtime
 
 Audience = Literal["caller", "employee"]
@@ -31,6 +34,10 @@ _T: dict[str, dict[str, str]] = {
     "recipients": {"sv": "Vem som får tillgång", "en": "Who has access"},
     "rights": {"sv": "Dina rättigheter", "en": "Your rights"},
     "withdraw": {"sv": "Så återkallar du samtycket", "en": "How to withdraw consent"},
+    "questions_employee": {
+        "sv": "Frågor, registerutdrag och radering",
+        "en": "Questions, access and erasure",
+    },
     "basis_caller": {
         "sv": "Ditt samtycke (artikel 6.1 a i dataskyddsförordningen). Samtalet spelas in endast "
         "om du trycker 1 efter informationstexten; trycker du 2, eller trycker du ingenting, "
@@ -38,14 +45,6 @@ _T: dict[str, dict[str, str]] = {
         "en": "Your consent (Article 6(1)(a) GDPR). The call is recorded only if you press 1 "
         "after the information text; if you press 2, or press nothing, the call is connected "
         "without recording.",
-    },
-    "basis_employee": {
-        "sv": "Enligt samtalsinspelningspolicyn (§4) sker behandlingen på grundval av den "
-        "registrerades samtycke (artikel 6.1 a i dataskyddsförordningen). Ett samtal spelas in "
-        "endast när kunden har samtyckt.",
-        "en": "Under the call-recording policy (§4) the processing is based on the data "
-        "subject's consent (Article 6(1)(a) GDPR). A call is recorded only when the customer "
-        "has consented.",
     },
     "data_caller": {
         "sv": "Din röst och den information du lämnar under samtalet, ditt telefonnummer "
@@ -92,6 +91,17 @@ _T: dict[str, dict[str, str]] = {
         "processing before the withdrawal. You may lodge a complaint with a supervisory "
         "authority, in Sweden the Swedish Authority for Privacy Protection (IMY).",
     },
+    "rights_employee": {
+        "sv": "Du har rätt att få tillgång till dina personuppgifter (registerutdrag), att få "
+        "felaktiga uppgifter rättade, att få uppgifterna raderade, att begära begränsning av "
+        "behandlingen och att invända mot behandling som grundar sig på ett berättigat intresse "
+        "(artikel 21). Du kan lämna klagomål till en tillsynsmyndighet, i Sverige "
+        "Integritetsskyddsmyndigheten (IMY).",
+        "en": "You have the right of access to your personal data, to have incorrect data "
+        "rectified, to have the data erased, to restrict the processing and to object to "
+        "processing based on a legitimate interest (Article 21). You may lodge a complaint with "
+        "a supervisory authority, in Sweden the Swedish Authority for Privacy Protection (IMY).",
+    },
     "withdraw_keypad": {
         "sv": "Tryck 9 medan informationstexten spelas upp när du ringer kundtjänst.",
         "en": "Press 9 while the information text is played when you call customer service.",
@@ -123,6 +133,12 @@ def _t(key: str, language: str, **values: object) -> str:
     return _T[key][language].format(**values)
 
 
+def employee_basis(version: PolicyVersion, language: str) -> str:
+    """The version's legal basis for employees' data (a template), or the bundled default."""
+    own = version.employee_basis_sv if language == "sv" else version.employee_basis_en
+    return own or employee_basis_template(language)
+
+
 def art13_information(
     session: Session, runtime: Runtime, audience: str, language: str
 ) -> dict[str, object]:
@@ -146,7 +162,8 @@ def art13_information(
         }
         for p in version.purposes
     ]
-    dpo = settings.dpo_contact
+    identity = identity_in_force(session, settings)
+    dpo = identity.dpo_contact
     if audience == "caller":
         withdraw = [_t("withdraw_keypad", language)]
         if settings.withdrawal_number:
@@ -154,8 +171,16 @@ def art13_information(
         withdraw += [_t("withdraw_dpo", language, dpo=dpo), _t("withdraw_effect", language)]
     else:
         withdraw = [_t("withdraw_employee", language, dpo=dpo)]
-    controller = {"name": settings.organisation_name, "website": settings.organisation_website}
-    legal_basis = _t(f"basis_{audience}", language)
+    controller = {
+        "name": identity.legal_name,
+        "short_name": identity.short_name,
+        "website": identity.website,
+    }
+    if audience == "caller":
+        legal_basis = _t("basis_caller", language)
+    else:
+        legal_basis = identity.fill(employee_basis(version, language), language)
+    rights = _t("rights_text" if audience == "caller" else "rights_employee", language)
     retention_lines = [
         f"{p['description']}: {_t('days', language, n=p['retention_days'])}" for p in purposes
     ]
@@ -176,8 +201,12 @@ def art13_information(
             "heading": _t("retention", language),
             "paragraphs": [*retention_lines, _t("retention_text", language)],
         },
-        {"heading": _t("rights", language), "paragraphs": [_t("rights_text", language)]},
-        {"heading": _t("withdraw", language), "paragraphs": withdraw},
+        {"heading": _t("rights", language), "paragraphs": [rights]},
+        {
+            # Employees' data is not processed on their consent: nothing to withdraw.
+            "heading": _t("withdraw" if audience == "caller" else "questions_employee", language),
+            "paragraphs": withdraw,
+        },
     ]
     return {
         "audience": audience,
@@ -193,7 +222,8 @@ def art13_information(
             "by_purpose": {str(p["code"]): p["retention_days"] for p in purposes},
             "text": _t("retention_text", language),
         },
-        "rights": _t("rights_text", language),
+        "rights": rights,
+        "legal_basis_checked_by_dpo": audience == "caller" or version.employee_basis_sv is not None,
         "how_to_withdraw": withdraw,
         "withdrawal_number": settings.withdrawal_number if audience == "caller" else None,
         "sections": sections,

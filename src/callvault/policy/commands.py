@@ -6,6 +6,8 @@ import json
 
 import typer
 
+from callvault.runtime import Runtime
+
 policy = typer.Typer(help="The call-recording policy: versions, purposes, Art. 13 information.")
 
 
@@ -47,8 +49,12 @@ def show(
             if number
             else version_in_force(session, runtime.clock.now())
         )
-        field = ("prompt_" if prompt else "text_") + ("en" if language == "en" else "sv")
-        typer.echo(getattr(v, field))
+        from callvault.policy.identity import played_prompt, version_text
+
+        if prompt:
+            typer.echo(played_prompt(session, runtime.settings, v, language, runtime.clock.now()))
+        else:
+            typer.echo(version_text(session, runtime.settings, v, language))
 
 
 @policy.command("art13")
@@ -65,6 +71,44 @@ def art13(
     with transaction(runtime.sessions) as session:
         info = art13_information(session, runtime, audience, language)
     typer.echo(json.dumps(info, ensure_ascii=False, indent=2))
+
+
+QUESTIONS = {
+    "legal_name": "The organisation's legal name (e.g. Exempel AB)",
+    "short_name": "The name callers know it by (e.g. Exempel)",
+    "website": "Its website, where the privacy notice is (e.g. www.exempel.se)",
+    "dpo_contact": "How to reach the data protection officer (e.g. dpo@exempel.se)",
+}
+
+
+def on_terminal() -> bool:
+    """Whether a person can answer questions (stdin is a terminal, not a pipe or a service)."""
+    import sys
+
+    return sys.stdin.isatty()
+
+
+def ask_identity(runtime: Runtime, given: dict[str, str]) -> list[str]:
+    """`callvault init`'s identity step: the options given, or (none given, on a terminal,
+    while the identity is still the example) the answers to four questions; recorded and
+    audited. Returns the lines to show."""
+    from callvault.db import transaction
+    from callvault.policy.identity import example_fields, identity_in_force
+    from callvault.policy.setup import identity_lines, sync_identity
+
+    with transaction(runtime.sessions) as session:
+        current = identity_in_force(session, runtime.settings)
+        if not given and on_terminal() and example_fields(current):
+            given = {
+                name: str(typer.prompt(question, default=getattr(current, name))).strip()
+                for name, question in QUESTIONS.items()
+            }
+        if not given:
+            return []
+        changed = sync_identity(session, runtime, given)
+        identity = identity_in_force(session, runtime.settings)
+    head = "organisation identity recorded" if changed else "organisation identity unchanged"
+    return [head, *identity_lines(identity)]
 
 
 def register(app: typer.Typer) -> None:

@@ -21,7 +21,14 @@ log = structlog.get_logger(__name__)
 
 DPO_ROLE = "dpo"
 OPEN, APPROVED, DISCARDED = "open", "approved", "discarded"
-TEXT_FIELDS = ("text_sv", "text_en", "prompt_sv", "prompt_en")
+TEXT_FIELDS = (
+    "text_sv",
+    "text_en",
+    "prompt_sv",
+    "prompt_en",
+    "employee_basis_sv",
+    "employee_basis_en",
+)
 
 
 class Actor(Protocol):
@@ -247,7 +254,8 @@ def _texts(texts: dict[str, str] | None) -> dict[str, str]:
     cleaned = {k: v.strip() for k, v in (texts or {}).items()}
     if any(not v for v in cleaned.values()):
         raise InvalidInput("a policy text or prompt cannot be empty")
-    return {k: (" ".join(v.split()) if k.startswith("prompt") else v) for k, v in cleaned.items()}
+    one_line = ("prompt", "employee_basis")
+    return {k: (" ".join(v.split()) if k.startswith(one_line) else v) for k, v in cleaned.items()}
 
 
 def _audit(

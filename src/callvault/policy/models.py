@@ -25,6 +25,10 @@ class PolicyVersion(Base):
     text_en: Mapped[str] = mapped_column(sa.Text)
     prompt_sv: Mapped[str] = mapped_column(sa.Text)
     prompt_en: Mapped[str] = mapped_column(sa.Text)
+    # The legal basis of processing employees' data, for their Art. 13 page; None: the
+    # bundled default (legitimate interest), not yet checked and approved by the DPO.
+    employee_basis_sv: Mapped[str | None] = mapped_column(sa.Text)
+    employee_basis_en: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime]
 
     purposes: Mapped[list[PolicyPurpose]] = relationship(
@@ -68,6 +72,8 @@ class PolicyDraft(Base):
     text_en: Mapped[str | None] = mapped_column(sa.Text)
     prompt_sv: Mapped[str | None] = mapped_column(sa.Text)
     prompt_en: Mapped[str | None] = mapped_column(sa.Text)
+    employee_basis_sv: Mapped[str | None] = mapped_column(sa.Text)
+    employee_basis_en: Mapped[str | None] = mapped_column(sa.Text)
     created_by: Mapped[uuid.UUID]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -99,3 +105,22 @@ class PolicyPromptAudio(Base):
     sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
     uploaded_by: Mapped[uuid.UUID]
     uploaded_at: Mapped[datetime]
+
+
+class OrganisationIdentity(Base):
+    """The organisation's name, website and DPO contact, filled into the policy texts.
+
+    Append-only: a change is a new row, so the exact words a caller heard at any time (and the
+    SHA-256 the consent evidence holds of them) can always be rebuilt from the version's
+    template and the identity in force then.
+    """
+
+    __tablename__ = "organisation_identities"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    legal_name: Mapped[str] = mapped_column(sa.String(200))
+    short_name: Mapped[str] = mapped_column(sa.String(120))
+    website: Mapped[str] = mapped_column(sa.String(200))
+    dpo_contact: Mapped[str] = mapped_column(sa.String(320))
+    set_at: Mapped[datetime] = mapped_column(index=True)
+    set_by: Mapped[str] = mapped_column(sa.String(64))

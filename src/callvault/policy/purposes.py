@@ -12,6 +12,10 @@ Variant = Literal["pseudonymised", "original"]
 VARIANTS: tuple[str, ...] = ("pseudonymised", "original")
 TRAINING = "training"
 QUALITY_ASSURANCE = "quality_assurance"
+#: Registers how long evaluation results outlive their recording (quality/); no recording is
+#: made for it, so it takes no variants. Without it evaluations go with their recording.
+EVALUATION_RESULTS = "quality_assurance_results"
+RESULT_PURPOSES: frozenset[str] = frozenset({EVALUATION_RESULTS})
 MAX_RETENTION_DAYS = 3650
 
 
@@ -24,12 +28,20 @@ class PurposeSpec(BaseModel):
     description_sv: Annotated[str, Field(min_length=3, max_length=2000)]
     description_en: Annotated[str, Field(min_length=3, max_length=2000)]
     retention_days: Annotated[int, Field(ge=1, le=MAX_RETENTION_DAYS)]
-    variants: Annotated[list[Variant], Field(min_length=1)]
+    variants: list[Variant]
 
     @field_validator("variants")
     @classmethod
     def _distinct_in_order(cls, value: list[Variant]) -> list[Variant]:
         return sorted(set(value), key=VARIANTS.index)
+
+    @model_validator(mode="after")
+    def _variants_fit_the_purpose(self) -> PurposeSpec:
+        if self.code in RESULT_PURPOSES and self.variants:
+            raise ValueError(f"{self.code} registers results, not recordings: no variants")
+        if self.code not in RESULT_PURPOSES and not self.variants:
+            raise ValueError("a purpose needs at least one variant")
+        return self
 
     @model_validator(mode="after")
     def _training_is_pseudonymised(self) -> PurposeSpec:

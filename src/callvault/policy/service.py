@@ -9,9 +9,10 @@ import structlog
 from sqlalchemy.orm import Session, lazyload
 
 from callvault.errors import ConfigurationError, InvalidInput, NotFound
+from callvault.inputs import MAX_INTEGER
 from callvault.policy.models import PolicyPurpose, PolicyVersion
 from callvault.policy.purposes import FIRST_PURPOSES
-from callvault.policy.texts import default_prompt, policy_text
+from callvault.policy.texts import policy_text, prompt_template
 from callvault.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -40,8 +41,11 @@ def version_in_force(
 
 
 def select_purposes(version: PolicyVersion, codes: list[str] | None) -> list[PolicyPurpose]:
-    """The version's purposes named by `codes` (all of them when None); unknown codes refused."""
-    by_code = {p.code: p for p in version.purposes}
+    """The version's purposes named by `codes` (all of them when None); unknown codes refused.
+
+    Purposes that register results (no variants, e.g. evaluation results) are not recording
+    purposes: a recording is never made, nor kept longer, for them."""
+    by_code = {p.code: p for p in version.purposes if p.variants}
     if codes is None:
         return list(by_code.values())
     unknown = sorted(set(codes) - set(by_code))
@@ -70,7 +74,9 @@ def published_versions(session: Session, at: datetime | None = None) -> list[Pol
 
 
 def version_by_number(session: Session, number: int) -> PolicyVersion:
-    """The version with that number, or NotFound."""
+    """The version with that number, or NotFound (also for numbers no column could hold)."""
+    if not 1 <= number <= MAX_INTEGER:
+        raise NotFound("no policy version with that number")
     version = session.scalar(sa.select(PolicyVersion).where(PolicyVersion.number == number))
     if version is None:
         raise NotFound("no policy version with that number")
@@ -85,9 +91,9 @@ def latest_version(session: Session) -> PolicyVersion | None:
 def ensure_first_version(session: Session, runtime: Runtime) -> PolicyVersion:
     """Version 1 from the bundled texts, created once (idempotent); returns it.
 
-    The prompts are rendered with the configured organisation name and website now and kept in
-    the version, because consent evidence hashes the exact words a caller heard: changing the
-    name later is a text change, made by a draft the DPO approves.
+    The texts and prompts are kept as templates: the organisation's identity is filled in when
+    they are shown or played (callvault.policy.identity), and consent evidence hashes the words
+    as played, which `played_prompt` rebuilds from the template and the identity of the time.
     """
     existing = session.scalar(sa.select(PolicyVersion).where(PolicyVersion.number == 1))
     if existing is not None:
@@ -100,8 +106,8 @@ def ensure_first_version(session: Session, runtime: Runtime) -> PolicyVersion:
         change_note=FIRST_VERSION_NOTE,
         text_sv=policy_text("sv"),
         text_en=policy_text("en"),
-        prompt_sv=default_prompt(runtime.settings, "sv"),
-        prompt_en=default_prompt(runtime.settings, "en"),
+        prompt_sv=prompt_template("sv"),
+        prompt_en=prompt_template("en"),
         created_at=now,
     )
     for spec in FIRST_PURPOSES:

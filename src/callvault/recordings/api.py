@@ -11,6 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from callvault.accounts.auth import client_address
+from callvault.config import Settings
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import AuthenticationFailed, InvalidInput, TooLarge
 
@@ -18,6 +20,11 @@ router = APIRouter(prefix="/api/v1/recordings", tags=["recordings"])
 
 META_LIMIT = 256 * 1024  # the JSON metadata part
 ENVELOPE_SLACK = 64 * 1024  # multipart boundaries and headers
+
+
+def ingest_body_limit(settings: Settings) -> int:
+    """The largest ingest request: the audio limit, the metadata part and the envelope."""
+    return settings.max_upload_bytes + META_LIMIT + ENVELOPE_SLACK
 
 
 def _bearer(request: Request) -> str:
@@ -61,12 +68,13 @@ async def _limited(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
 )
 async def ingest(request: Request, runtime: RuntimeDep, session: SessionDep) -> JSONResponse:
     """201 with `{id, state, created: true}`; 200 with `created: false` for a repeat."""
-    from callvault.accounts.tokens import authenticate_token
+    from callvault.accounts.tokens import authenticate_token, note_use_apart
     from callvault.recordings.service import ingest_recording, parse_metadata
 
     token = _bearer(request)
     account = await run_in_threadpool(authenticate_token, session, token, "ingest")
-    limit = runtime.settings.max_upload_bytes + META_LIMIT + ENVELOPE_SLACK
+    await run_in_threadpool(note_use_apart, runtime, account)
+    limit = ingest_body_limit(runtime.settings)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"the upload is over the limit of {runtime.settings.max_upload_bytes} bytes")
@@ -96,7 +104,7 @@ async def ingest(request: Request, runtime: RuntimeDep, session: SessionDep) -> 
         if len(raw) > META_LIMIT:
             raise TooLarge("the metadata part is too large")
         meta = parse_metadata(raw)
-        source = request.client.host if request.client else "unknown"
+        source = client_address(request)
         result = await run_in_threadpool(
             ingest_recording,
             session,

@@ -19,7 +19,7 @@ import numpy as np
 import soundfile as sf
 import structlog
 
-from callvault.errors import InvalidAudio, TooLarge
+from callvault.errors import InvalidAudio, TooLarge, UnsupportedSampleRate
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +38,9 @@ FORMATS: dict[str, tuple[str, str]] = {
 }
 OGG_CODECS = frozenset({"OPUS", "VORBIS"})
 HIGH_RESOLUTION = frozenset({"PCM_24", "PCM_32", "FLOAT", "DOUBLE"})
+# Calls are 8-48 kHz. A higher rate holds nothing more of a voice and multiplies the work of
+# every later step (a 3-minute FLAC of silence at 655,350 Hz is 516 KB), so it is refused.
+MAX_SAMPLE_RATE = 48000
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,11 @@ def decode_to_flac(
             raise InvalidAudio("only mono or two-channel (agent/customer) audio is accepted")
         if info.samplerate <= 0:
             raise InvalidAudio("the audio has no sample rate")
+        if info.samplerate > MAX_SAMPLE_RATE:
+            raise UnsupportedSampleRate(
+                f"the audio's sample rate is {info.samplerate} Hz; "
+                f"at most {MAX_SAMPLE_RATE} Hz is accepted"
+            )
         max_frames = int(limits.max_duration_s * info.samplerate)
         if info.frames > max_frames:
             raise TooLarge(f"the audio is longer than {limits.max_duration_s:.0f} s")

@@ -38,9 +38,11 @@ def check(session: Session, runtime: Runtime, *, repair: bool) -> list[Finding]:
 
 def _remove(session: Session, runtime: Runtime, recording: Recording) -> None:
     from callvault.consent.models import ConsentEvidence
+    from callvault.retention.service import delete_dependents
 
     names = shred_owner_keys(session, recording.id)
     evidence_id = recording.consent_evidence_id
+    delete_dependents(session, [recording.id], runtime.clock.now())
     session.delete(recording)
     session.flush()
     if evidence_id is not None:

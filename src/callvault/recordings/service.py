@@ -34,9 +34,14 @@ log = structlog.get_logger(__name__)
 
 CONSENT_DIGIT = "1"
 CONSENT_SKEW = timedelta(minutes=2)  # consent comes before the recording; allow clock skew
+# Consent is given in the call (the prompt before the agent answers), not on some earlier day.
+CONSENT_LEAD = timedelta(minutes=10)
 FUTURE_SKEW = timedelta(minutes=5)
 CHANNEL_LAYOUTS = {1: ["mixed"], 2: ["agent", "customer"]}
 _TEXT_ID = re.compile(r"^[\w.:@/+-]{1,128}$")
+# The called line: a phone number in any usual form, or a SIP/tel URI (sip:support@host:5060).
+CALLED_MAX = 255
+_CALLED = re.compile(r'^[^\x00-\x1f\x7f-\x9f<>"\\]{1,255}$')
 
 
 class Agent(BaseModel):
@@ -73,7 +78,7 @@ class IngestMetadata(BaseModel):
     call_id: str = Field(min_length=1, max_length=128)
     language: str = Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
     from_: str | None = Field(default=None, alias="from", max_length=40)
-    to: str | None = Field(default=None, max_length=40)
+    to: str | None = Field(default=None, max_length=CALLED_MAX)
     agent: Agent
     customer: Customer | None = None
     started_at: AwareDatetime
@@ -89,6 +94,13 @@ class IngestMetadata(BaseModel):
             raise ValueError("call_id may hold letters, digits and . _ : @ / + - only")
         return value
 
+    @field_validator("to")
+    @classmethod
+    def _plain_called(cls, value: str | None) -> str | None:
+        if value is not None and not _CALLED.match(value):
+            raise ValueError("to must be a phone number or a SIP/tel URI")
+        return value
+
     def canonical_json(self) -> bytes:
         data = self.model_dump(mode="json", by_alias=True)
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
@@ -99,11 +111,23 @@ def parse_metadata(raw: bytes | str) -> IngestMetadata:
     try:
         return IngestMetadata.model_validate_json(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'metadata'}: {err['type']}"
-            for err in exc.errors(include_input=False, include_url=False)
-        )
-        raise InvalidInput(f"the metadata is not valid: {problems}") from None
+        raise InvalidInput(f"the metadata is not valid: {validation_problems(exc)}") from None
+
+
+def validate_metadata(data: dict[str, object]) -> IngestMetadata:
+    """`parse_metadata` for metadata built in the process (the telephony transfer)."""
+    try:
+        return IngestMetadata.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(f"the metadata is not valid: {validation_problems(exc)}") from None
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """Field names and error types of a pydantic error, never the input values."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'metadata'}: {err['type']}"
+        for err in exc.errors(include_input=False, include_url=False)
+    )
 
 
 @dataclass(frozen=True)
@@ -152,6 +176,13 @@ def _ingest(
         raise ConsentMissing("no consent: the caller must have pressed 1")
     if consent.at > meta.started_at + CONSENT_SKEW:
         raise ConsentMissing("consent was given after the recording started")
+    if consent.at < meta.started_at - CONSENT_LEAD and not _pressed_in_this_call(
+        session, meta, settings.max_duration_s
+    ):
+        raise ConsentMissing(
+            "consent was given more than 10 minutes before the call started: "
+            "consent must be given in the call itself"
+        )
     if meta.started_at > now + FUTURE_SKEW:
         raise InvalidInput("started_at is in the future")
     caller = normalise_e164(meta.from_) if meta.from_ else None
@@ -210,6 +241,22 @@ def _ingest(
             upload.file.close()
 
 
+def _pressed_in_this_call(session: Session, meta: IngestMetadata, max_call_s: float) -> bool:
+    """The consent is the key press our IVR saved during this very call (bound to its call id),
+    and the recording started when an agent answered, after any wait in a queue: then the
+    press may come earlier than CONSENT_LEAD, as long as it is within one call's length."""
+    from callvault.consent.service import evidence_for_call
+
+    assert meta.consent is not None
+    evidence = evidence_for_call(session, meta.call_id)
+    return (
+        evidence is not None
+        and evidence.source == "ivr"
+        and evidence.given_at == meta.consent.at
+        and meta.consent.at >= meta.started_at - timedelta(seconds=max_call_s)
+    )
+
+
 def _existing(
     session: Session, call_id: str, content_sha256: str, metadata_hmac: str
 ) -> Recording | None:
@@ -256,6 +303,7 @@ def _store(
     """Blobs first (durable), then every row in one savepoint: all of it, or none of it."""
     from callvault.audit.service import record
     from callvault.consent.service import prompt_sha256, record_consent
+    from callvault.policy.identity import played_prompt
     from callvault.policy.models import PolicyVersion
 
     assert isinstance(version, PolicyVersion)
@@ -265,7 +313,9 @@ def _store(
     keep_original = runtime.settings.keep_original_format or decoded.flac_file is None
     try:
         with session.begin_nested():
-            prompt = version.prompt_sv if meta.language.startswith("sv") else version.prompt_en
+            prompt = played_prompt(
+                session, runtime.settings, version, meta.language, meta.consent.at
+            )
             evidence = record_consent(
                 session,
                 runtime,

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from callvault.accounts.auth import Principal, client_address, require_roles
 from callvault.accounts.roles import Role
 from callvault.deps import RuntimeDep, SessionDep
-from callvault.errors import NotFound
+from callvault.errors import NotFound, PermissionDenied
 from callvault.recordings.models import Recording, RecordingState
+from callvault.redaction.marks import check_mark_rate, handled_by, within_window
 from callvault.redaction.service import JobView, add_mark, job_status, queue_job
 from callvault.runtime import Runtime
 
@@ -27,8 +28,9 @@ may_see_status = require_roles(Role.DPO, Role.IT_ADMIN, Role.QA_MANAGER, Role.TR
 # They run the system: status (never content) of any recording. Managers only see the status of
 # a recording one of their active grants covers, so the route cannot reveal which ids exist.
 OPERATORS = frozenset({Role.DPO.value, Role.IT_ADMIN.value})
-# Agents press "sensitive" during their own calls, as the telephony service does: their answer is
-# the same whether or not the reference names a stored recording, so it cannot be used to probe.
+# Agents press "sensitive" during their own calls, as the telephony service does, by call id
+# before the recording exists: such a mark is kept, and applied only if the call turns out to be
+# theirs (`redaction.marks`). A stored recording they did not handle is "not found" to them.
 BLIND_MARKERS = frozenset({TELEPHONY, Role.AGENT.value})
 MarkPrincipal = Annotated[Principal, Depends(may_mark)]
 StatusPrincipal = Annotated[Principal, Depends(may_see_status)]
@@ -89,6 +91,7 @@ def _mark(
 ) -> tuple[uuid.UUID, uuid.UUID | None]:
     from callvault.audit.service import record
 
+    check_mark_rate(session, principal.actor, runtime.clock.now())
     if principal.role == Role.QA_MANAGER:
         from callvault.access.service import authorize
 
@@ -111,6 +114,8 @@ def _mark(
     recording = _recording(session, ref)
     if recording is None and principal.role not in BLIND_MARKERS:
         raise NotFound("no such recording")
+    if principal.role == Role.AGENT:
+        _agent_may_mark(session, runtime, principal, ref, recording, source)
     call_id = recording.call_id if recording is not None else ref
     mark = add_mark(
         session,
@@ -135,6 +140,51 @@ def _mark(
         queue_job(session, runtime, recording.id)
         return mark.id, recording.id
     return mark.id, None
+
+
+def _agent_may_mark(
+    session: Session,
+    runtime: Runtime,
+    principal: Principal,
+    ref: str,
+    recording: Recording | None,
+    source: str,
+) -> None:
+    """An agent marks only calls they handled, until 24 hours after the call; refusals are
+    audited. A reference that is no stored recording is a call in progress (by call id); a
+    recording id that names nothing is simply not found."""
+    from callvault.access.service import refuse_access
+
+    def refuse(why: str, error: Exception) -> Exception:
+        refuse_access(
+            runtime,
+            principal,
+            object_id=str(recording.id) if recording is not None else None,
+            action="recording.mark",
+            why=why,
+            source=source,
+        )
+        return error
+
+    if recording is None:
+        if _is_uuid(ref):
+            raise refuse("unknown", NotFound("no such recording"))
+        return
+    if not handled_by(session, recording.agent_id, principal.actor):
+        raise refuse("not_own_call", NotFound("no such recording"))
+    if not within_window(recording, runtime.clock.now()):
+        raise refuse(
+            "mark_window",
+            PermissionDenied("agents mark their calls until 24 hours after the call"),
+        )
+
+
+def _is_uuid(ref: str) -> bool:
+    try:
+        uuid.UUID(ref)
+    except ValueError:
+        return False
+    return True
 
 
 def _status(

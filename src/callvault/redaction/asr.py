@@ -39,6 +39,12 @@ class Recognition:
     speech: tuple[tuple[float, float], ...]
 
 
+# Voice activity and recognition look at ten minutes at a time: faster-whisper copies and
+# transforms whatever it is given whole (a 4-hour channel would need several GB), so a long
+# call goes in windows and memory stays flat. Calls up to ten minutes are one window.
+WINDOW_S = 600
+
+
 class RecognitionFailed(ProcessingError):
     """Speech recognition failed."""
 
@@ -105,8 +111,12 @@ class FasterWhisperRecogniser:
             min_silence_duration_ms=self.options.vad_min_silence_ms,
             speech_pad_ms=self.options.vad_pad_ms,
         )
-        regions: list[dict[str, int]] = get_speech_timestamps(samples, opts)
-        return regions
+
+        def detect(window: Samples) -> list[dict[str, int]]:
+            found: list[dict[str, int]] = get_speech_timestamps(window, opts)
+            return found
+
+        return windowed_speech_regions(samples, detect, WINDOW_S * ASR_RATE)
 
     def recognise(
         self, samples: Samples, *, language: str, vocabulary: Sequence[str]
@@ -119,44 +129,98 @@ class FasterWhisperRecogniser:
             raise RecognitionFailed("speech recognition failed") from exc
 
     def _recognise(self, samples: Samples, language: str, vocabulary: Sequence[str]) -> Recognition:
-        from faster_whisper.vad import SpeechTimestampsMap
 
         regions = self.speech_regions(samples)
         speech = tuple((r["start"] / ASR_RATE, r["end"] / ASR_RATE) for r in regions)
         if not regions:
             return Recognition((), ())
-        voiced = np.concatenate([samples[r["start"] : r["end"]] for r in regions])
         prompt = _prompt(vocabulary)
-        with self._lock:  # one CTranslate2 model, used by one call at a time per process
-            segments, _info = self.model.transcribe(
-                voiced,
-                language=language,
-                beam_size=self.options.beam_size,
-                temperature=[self.options.temperature],
-                no_repeat_ngram_size=self.options.no_repeat_ngram_size,
-                word_timestamps=True,
-                vad_filter=False,
-                initial_prompt=prompt,
-                hotwords=None,
-                condition_on_previous_text=False,
-            )
-            timemap = SpeechTimestampsMap(regions, ASR_RATE)
-            words: list[Word] = []
-            voiced_s = max(len(voiced) / ASR_RATE, 1e-6)
-            for segment in segments:
-                if self.progress_hook is not None:
-                    self.progress_hook(min(1.0, segment.end / voiced_s))
-                for w in segment.words or ():
-                    chunk = timemap.get_chunk_index((w.start + w.end) / 2)
-                    words.append(
-                        Word(
-                            text=w.word.strip(),
-                            start=timemap.get_original_time(w.start, chunk),
-                            end=timemap.get_original_time(w.end, chunk),
-                            probability=float(w.probability),
-                        )
-                    )
+        words: list[Word] = []
+        voiced_total = max(sum(r["end"] - r["start"] for r in regions) / ASR_RATE, 1e-6)
+        voiced_before = 0.0
+        for batch in region_batches(regions, WINDOW_S * ASR_RATE):
+            voiced = np.concatenate([samples[r["start"] : r["end"]] for r in batch])
+            with self._lock:  # one CTranslate2 model, used by one call at a time per process
+                words += self._transcribe(
+                    voiced, batch, language, prompt, voiced_before, voiced_total
+                )
+            voiced_before += len(voiced) / ASR_RATE
+            del voiced
         return Recognition(tuple(w for w in words if w.text), speech)
+
+    def _transcribe(
+        self,
+        voiced: Samples,
+        regions: list[dict[str, int]],
+        language: str,
+        prompt: str | None,
+        voiced_before: float,
+        voiced_total: float,
+    ) -> list[Word]:
+        """The words of one window of voiced audio, at their times in the whole channel."""
+        from faster_whisper.vad import SpeechTimestampsMap
+
+        segments, _info = self.model.transcribe(
+            voiced,
+            language=language,
+            beam_size=self.options.beam_size,
+            temperature=[self.options.temperature],
+            no_repeat_ngram_size=self.options.no_repeat_ngram_size,
+            word_timestamps=True,
+            vad_filter=False,
+            initial_prompt=prompt,
+            hotwords=None,
+            condition_on_previous_text=False,
+        )
+        timemap = SpeechTimestampsMap(regions, ASR_RATE)
+        words: list[Word] = []
+        for segment in segments:
+            if self.progress_hook is not None:
+                self.progress_hook(min(1.0, (voiced_before + segment.end) / voiced_total))
+            for w in segment.words or ():
+                chunk = timemap.get_chunk_index((w.start + w.end) / 2)
+                words.append(
+                    Word(
+                        text=w.word.strip(),
+                        start=timemap.get_original_time(w.start, chunk),
+                        end=timemap.get_original_time(w.end, chunk),
+                        probability=float(w.probability),
+                    )
+                )
+        return words
+
+
+def windowed_speech_regions(
+    samples: Samples, detect: Callable[[Samples], list[dict[str, int]]], window: int
+) -> list[dict[str, int]]:
+    """Voice activity found a window at a time (sample positions in the whole channel); a
+    region the window's edge cut in two is joined again."""
+    if len(samples) <= window:
+        return detect(samples)
+    regions: list[dict[str, int]] = []
+    for offset in range(0, len(samples), window):
+        for found in detect(samples[offset : offset + window]):
+            start, end = found["start"] + offset, found["end"] + offset
+            if regions and start <= regions[-1]["end"]:
+                regions[-1]["end"] = max(regions[-1]["end"], end)
+            else:
+                regions.append({"start": start, "end": end})
+    return regions
+
+
+def region_batches(regions: list[dict[str, int]], window: int) -> list[list[dict[str, int]]]:
+    """Consecutive speech regions grouped into batches of at most `window` voiced samples (a
+    longer region goes alone), so each transcription sees a bounded amount of audio."""
+    batches: list[list[dict[str, int]]] = []
+    size = 0
+    for region in regions:
+        length = region["end"] - region["start"]
+        if not batches or size + length > window:
+            batches.append([])
+            size = 0
+        batches[-1].append(region)
+        size += length
+    return batches
 
 
 def _prompt(vocabulary: Sequence[str]) -> str | None:

@@ -24,10 +24,15 @@ from callvault.redaction.pipeline import (
 FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 
 
-def options_from(settings: Settings) -> RedactionOptions:
-    return RedactionOptions(
-        mask=settings.redaction_mask, organisation=(settings.organisation_name,)
-    )
+def options_from(settings: Settings, organisation: tuple[str, ...] = ()) -> RedactionOptions:
+    """Options from the settings; `organisation`: the names the organisation goes by (its
+    recorded identity), else the settings' (callvault.policy.identity)."""
+    if not organisation:
+        from callvault.policy.identity import from_settings
+
+        identity = from_settings(settings)
+        organisation = (identity.legal_name, identity.short_name)
+    return RedactionOptions(mask=settings.redaction_mask, organisation=organisation)
 
 
 def read_metadata(path: Path) -> CallMetadata:

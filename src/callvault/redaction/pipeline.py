@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 
 from callvault.redaction.asr import Recogniser, Recognition, Word
-from callvault.redaction.audio import Audio, channel_for_asr
+from callvault.redaction.audio import Audio, AudioSource, channel_for_asr
 from callvault.redaction.detectors import DetectionContext, detectors_for
 from callvault.redaction.dialogue import (
     acknowledgement_spans,
@@ -93,13 +93,8 @@ class ChannelTranscript:
     recognition: Recognition
 
 
-@dataclass(frozen=True)
-class RedactionResult:
-    audio: Audio
+class _Detections:
     spans: tuple[TimeSpan, ...]
-    channels: tuple[ChannelTranscript, ...]
-    transcript: dict[str, Any] = field(repr=False)
-    pseudonymised: dict[str, Any] = field(repr=False)
 
     def detections(self) -> dict[str, Any]:
         """What was masked and why: times and kinds only, never the words."""
@@ -119,13 +114,42 @@ class RedactionResult:
         }
 
 
+@dataclass(frozen=True)
+class CallAnalysis(_Detections):
+    """Everything the pipeline decided about a call, before its audio is masked."""
+
+    spans: tuple[TimeSpan, ...]
+    channels: tuple[ChannelTranscript, ...]
+    transcript: dict[str, Any] = field(repr=False)
+    pseudonymised: dict[str, Any] = field(repr=False)
+
+    @property
+    def intervals(self) -> list[tuple[int, float, float]]:
+        """What the masking stage masks: (channel, start_s, end_s), merged."""
+        return merge_intervals(self.spans)
+
+
+@dataclass(frozen=True)
+class RedactionResult(_Detections):
+    audio: Audio
+    spans: tuple[TimeSpan, ...]
+    channels: tuple[ChannelTranscript, ...]
+    transcript: dict[str, Any] = field(repr=False)
+    pseudonymised: dict[str, Any] = field(repr=False)
+
+
 def role_of(channel: int, channels: int) -> str:
     return ROLES[channel] if channels == 2 else ("mixed" if channels == 1 else f"ch{channel}")
 
 
 def recognise_channels(
-    audio: Audio, meta: CallMetadata, recogniser: Recogniser, progress: Progress | None = None
+    audio: AudioSource,
+    meta: CallMetadata,
+    recogniser: Recogniser,
+    progress: Progress | None = None,
 ) -> list[ChannelTranscript]:
+    """One channel at a time: only that channel's 16 kHz samples are in memory while the
+    recogniser runs, and they are freed before the next channel is read."""
     out = []
     for ch in range(audio.channels):
         if progress:
@@ -328,7 +352,7 @@ def pad_within_heard_words(
 def decide(
     spans: Sequence[TimeSpan],
     marks: Sequence[Mark],
-    audio: Audio,
+    audio: AudioSource,
     options: RedactionOptions,
     words: Mapping[int, Sequence[Word]] | None = None,
 ) -> list[TimeSpan]:
@@ -352,6 +376,37 @@ def decide(
     return sorted(kept, key=lambda s: (s.channel, s.start))
 
 
+def analyse_call(
+    audio: AudioSource,
+    meta: CallMetadata,
+    recogniser: Recogniser,
+    *,
+    options: RedactionOptions | None = None,
+    marks: Sequence[Mark] = (),
+    progress: Progress | None = None,
+) -> CallAnalysis:
+    """Recognise, detect and decide on audio read in blocks; the masking is the caller's (a
+    stream with `masking.mask_blocks`, or `redact_call` in memory). Raises on any failure."""
+    options = options or RedactionOptions()
+    channels = recognise_channels(audio, meta, recogniser, progress)
+    found = detect(channels, meta, options)
+    spans = decide(
+        found, marks, audio, options, {ct.channel: ct.recognition.words for ct in channels}
+    )
+    words = [(ct.channel, ct.role, ct.recognition.words) for ct in channels]
+    log.info(
+        "call_redacted",
+        spans=len(spans),
+        masked_s=round(float(sum(e - s for _, s, e in merge_intervals(spans))), 2),
+    )
+    return CallAnalysis(
+        spans=tuple(spans),
+        channels=tuple(channels),
+        transcript=transcript_json(meta.call_id, meta.language, words),
+        pseudonymised=pseudonymised_json(meta.call_id, meta.language, words, spans),
+    )
+
+
 def redact_call(
     audio: Audio,
     meta: CallMetadata,
@@ -363,24 +418,15 @@ def redact_call(
 ) -> RedactionResult:
     """The whole pipeline on decoded audio; raises on any failure (the caller stores nothing)."""
     options = options or RedactionOptions()
-    channels = recognise_channels(audio, meta, recogniser, progress)
-    found = detect(channels, meta, options)
-    spans = decide(
-        found, marks, audio, options, {ct.channel: ct.recognition.words for ct in channels}
+    analysis = analyse_call(
+        audio, meta, recogniser, options=options, marks=marks, progress=progress
     )
     if progress:
         progress("mask", 1.0)
-    redacted = mask_audio(audio, merge_intervals(spans), options.mask)
-    words = [(ct.channel, ct.role, ct.recognition.words) for ct in channels]
-    log.info(
-        "call_redacted",
-        spans=len(spans),
-        masked_s=round(float(sum(e - s for _, s, e in merge_intervals(spans))), 2),
-    )
     return RedactionResult(
-        audio=redacted,
-        spans=tuple(spans),
-        channels=tuple(channels),
-        transcript=transcript_json(meta.call_id, meta.language, words),
-        pseudonymised=pseudonymised_json(meta.call_id, meta.language, words, spans),
+        audio=mask_audio(audio, analysis.intervals, options.mask),
+        spans=analysis.spans,
+        channels=analysis.channels,
+        transcript=analysis.transcript,
+        pseudonymised=analysis.pseudonymised,
     )

@@ -3,15 +3,25 @@
 A failure at any step leaves no pseudonymised variant (an older one is withdrawn too, since it
 may lack a newer mark), the job row says `failed` with an error code, and the original is
 never touched.
+
+Memory does not grow with the call's length beyond the recogniser's input: the original is
+decrypted and decoded block by block as it is read, one channel at a time is resampled for
+speech recognition, and the masked audio is encoded block by block into an anonymous
+temporary file (as ingest does) that is then encrypted into the vault in chunks.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import BinaryIO
 
+import numpy as np
+import soundfile as sf
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.orm import Session
@@ -20,10 +30,11 @@ from callvault.db import transaction
 from callvault.errors import CallvaultError, InvalidInput, NotFound
 from callvault.recordings.models import Recording, RecordingState
 from callvault.redaction.asr import Recogniser, shared_recogniser
-from callvault.redaction.audio import decode_audio, encode_audio
+from callvault.redaction.audio import Samples, StreamedAudio
 from callvault.redaction.files import options_from
+from callvault.redaction.masking import mask_blocks
 from callvault.redaction.models import JobStatus, RedactionJob, SensitiveMark
-from callvault.redaction.pipeline import CallMetadata, Mark, RedactionResult, redact_call
+from callvault.redaction.pipeline import CallAnalysis, CallMetadata, Mark, analyse_call
 from callvault.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -141,8 +152,12 @@ def add_mark(
 
 
 def marks_for(session: Session, call_id: str) -> list[Mark]:
+    """The call's marks that apply (see `redaction.marks.mark_counts`)."""
+    from callvault.redaction.marks import mark_counts
+
     rows = session.scalars(sa.select(SensitiveMark).where(SensitiveMark.call_id == call_id)).all()
-    return [Mark(r.start_s, r.end_s, r.channel) for r in rows]
+    recording = session.scalar(sa.select(Recording).where(Recording.call_id == call_id))
+    return [Mark(r.start_s, r.end_s, r.channel) for r in rows if mark_counts(session, r, recording)]
 
 
 def pseudonymise_recording(
@@ -177,67 +192,124 @@ def pseudonymise_recording(
     log.info("redaction_started", recording_id=str(recording_id))
     try:
         result = _run(runtime, recording_id, call_id, recogniser)
-        _store(runtime, recording_id, result)
+        try:
+            _store(runtime, recording_id, result)
+        finally:
+            result.audio_file.close()
     except Exception as exc:
         code = exc.code if isinstance(exc, CallvaultError) else "internal_error"
         _fail(runtime, recording_id, code)
         log.warning("redaction_failed", recording_id=str(recording_id), error_code=code)
         raise
-    log.info("redaction_done", recording_id=str(recording_id), spans=len(result.spans))
+    log.info("redaction_done", recording_id=str(recording_id), spans=len(result.analysis.spans))
     with runtime.sessions() as session:
         view = job_status(session, recording_id)
     assert view is not None
     return view
 
 
+@dataclass(frozen=True)
+class _Pseudonymised:
+    analysis: CallAnalysis
+    audio_file: BinaryIO  # the masked audio as FLAC, in an anonymous temporary file
+    duration_s: float
+
+
 def _run(
     runtime: Runtime, recording_id: uuid.UUID, call_id: str, recogniser: Recogniser | None
-) -> RedactionResult:
+) -> _Pseudonymised:
+    from callvault.policy.identity import identity_in_force
     from callvault.vault.service import open_artifact
 
     with transaction(runtime.sessions) as session:
-        original = b"".join(open_artifact(session, runtime, recording_id, "original").iter())
+        original = open_artifact(session, runtime, recording_id, "original")
         try:
             raw_meta = b"".join(open_artifact(session, runtime, recording_id, "metadata").iter())
             meta_data = json.loads(raw_meta)
         except NotFound:
             meta_data = {"call_id": call_id}
         marks = marks_for(session, call_id)
+        identity = identity_in_force(session, runtime.settings)
     meta = CallMetadata.from_mapping(meta_data if isinstance(meta_data, dict) else {})
-    audio = decode_audio(original)
-    return redact_call(
+    audio = StreamedAudio(original.open)
+    options = options_from(
+        runtime.settings, organisation=(identity.legal_name, identity.short_name)
+    )
+    analysis = analyse_call(
         audio,
         meta,
         recogniser or shared_recogniser(runtime.settings),
-        options=options_from(runtime.settings),
+        options=options,
         marks=marks,
     )
+    masked = mask_blocks(
+        audio.blocks(),
+        audio.sample_rate,
+        audio.frames,
+        audio.channels,
+        analysis.intervals,
+        options.mask,
+    )
+    return _Pseudonymised(analysis, _encode_flac(runtime, masked, audio), audio.duration_s)
 
 
-def _store(runtime: Runtime, recording_id: uuid.UUID, result: RedactionResult) -> None:
+def _encode_flac(runtime: Runtime, blocks: Iterator[Samples], audio: StreamedAudio) -> BinaryIO:
+    """Encode the masked blocks as 16-bit FLAC into an anonymous temporary file (the kernel
+    frees it even if the process is killed), rewound for reading."""
+    from callvault.vault.fsck import INGEST_WORK_DIR
+
+    work_dir = runtime.settings.data_dir / INGEST_WORK_DIR
+    work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    out = tempfile.TemporaryFile(dir=work_dir)  # noqa: SIM115 (the caller closes it)
+    try:
+        with sf.SoundFile(
+            out,
+            "w",
+            samplerate=audio.sample_rate,
+            channels=audio.channels,
+            format="FLAC",
+            subtype="PCM_16",
+            closefd=False,
+        ) as writer:
+            for block in blocks:
+                writer.write(np.clip(block, -1.0, 1.0))
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    return out
+
+
+def _chunks(file: BinaryIO, size: int = 1024 * 1024) -> Iterator[bytes]:
+    while chunk := file.read(size):
+        yield chunk
+
+
+def _store(runtime: Runtime, recording_id: uuid.UUID, result: _Pseudonymised) -> None:
     from callvault.vault.service import store_artifact
 
     def js(data: object) -> list[bytes]:
         return [json.dumps(data, ensure_ascii=False).encode("utf-8")]
 
+    analysis = result.analysis
     with transaction(runtime.sessions) as session:
-        store_artifact(session, runtime, recording_id, "transcript", js(result.transcript),
+        store_artifact(session, runtime, recording_id, "transcript", js(analysis.transcript),
                        "application/json")  # fmt: skip
-        store_artifact(session, runtime, recording_id, "detections", js(result.detections()),
+        store_artifact(session, runtime, recording_id, "detections", js(analysis.detections()),
                        "application/json")  # fmt: skip
         store_artifact(session, runtime, recording_id, "pseudonymised_transcript",
-                       js(result.pseudonymised), "application/json")  # fmt: skip
+                       js(analysis.pseudonymised), "application/json")  # fmt: skip
         store_artifact(session, runtime, recording_id, "pseudonymised_audio",
-                       [encode_audio(result.audio, "FLAC")], "audio/flac")  # fmt: skip
+                       _chunks(result.audio_file), "audio/flac")  # fmt: skip
         job = session.scalar(
             sa.select(RedactionJob).where(RedactionJob.recording_id == recording_id)
         )
         assert job is not None
         job.status = JobStatus.DONE
         job.error_code = None
-        job.spans = len(result.spans)
-        job.masked_s = round(sum(s.end - s.start for s in result.spans), 2)
-        job.duration_s = round(result.audio.duration_s, 2)
+        job.spans = len(analysis.spans)
+        job.masked_s = round(sum(s.end - s.start for s in analysis.spans), 2)
+        job.duration_s = round(result.duration_s, 2)
         job.finished_at = runtime.clock.now()
         recording = session.get(Recording, recording_id)
         assert recording is not None

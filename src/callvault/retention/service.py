@@ -139,6 +139,7 @@ def _claim(session: Session, condition: sa.ColumnElement[bool], limit: int | Non
                 Recording.expires_at,
                 Recording.call_id,
                 Recording.consent_evidence_id,
+                Recording.caller_number_hash,
             )
             .execution_options(synchronize_session=False)
         )
@@ -160,11 +161,13 @@ def begin_deletion(
 ) -> Begun:
     """Phase 1 for live recordings matching `condition`, inside the caller's transaction.
 
-    Their keys are destroyed in this same transaction, and the erasure is written to the
+    Their keys are destroyed in this same transaction, and so are those of any DSAR bundle of
+    their callers: a bundle holds copies of the recordings. The erasure is written to the
     erasure journal before it commits (`journal=False` only for a restore's replay of it,
     which names each recording's withdrawal in `withdrawal_of` to replay many in one batch).
     """
     from callvault.backup.journal import journal_erasure
+    from callvault.dsar.service import BundleDeletion, shred_bundles_of_callers
     from callvault.vault import service as vault
     from callvault.vault.models import Artifact
 
@@ -191,6 +194,16 @@ def begin_deletion(
             },
             at=now,
         )
+    shred_bundles_of_callers(
+        session,
+        runtime,
+        [row.caller_number_hash for row in rows],
+        reason=(
+            BundleDeletion.WITHDRAWAL
+            if reason is DeletionReason.WITHDRAWAL
+            else BundleDeletion.RETENTION
+        ),
+    )
     session.execute(
         sa.update(Recording)
         .where(Recording.id.in_(ids))
@@ -228,10 +241,21 @@ def begin_deletion(
             }
         )
     session.execute(sa.insert(DeletionReceipt), receipts)
+    delete_dependents(session, ids, now)
     _audit(session, reason, ids, now, withdrawal_id)
     session.expire_all()
     log.info("deletion_begun", reason=reason.value, recordings=len(ids))
     return Begun(ids, sum(evidence_deleted.values()))
+
+
+def delete_dependents(session: Session, recording_ids: Sequence[uuid.UUID], now: datetime) -> None:
+    """Delete, in the caller's transaction, what other parts keep about these recordings (such as
+    evaluations): every part with a `dependents` module decides what goes with a recording.
+    Retention, withdrawal and fsck all call this one function."""
+    from callvault.parts import part_modules
+
+    for module in part_modules("dependents"):
+        module.delete_with_recordings(session, recording_ids, now)
 
 
 def _delete_consent_evidence(

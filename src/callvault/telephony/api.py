@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from callvault.db import transaction
 from callvault.deps import RuntimeDep
+from callvault.inputs import finite_number
 from callvault.runtime import Runtime
 from callvault.telephony.ivr import IncomingCall, answer_call, handle_choice
 from callvault.telephony.signature import verified_form
@@ -96,6 +97,9 @@ def recording_status(form: FormDep, runtime: RuntimeDep) -> Response:
 
 
 def _register(session: Session, runtime: Runtime, form: dict[str, str]) -> None:
+    # Refused here, before anything is saved: `1e400` or `nan` would break the job's numbers.
+    finite_number(form.get("RecordingChannels"), "RecordingChannels", minimum=1, maximum=16)
+    finite_number(form.get("RecordingDuration"), "RecordingDuration", minimum=0, maximum=1e7)
     register_recording(
         session,
         runtime,

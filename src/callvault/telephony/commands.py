@@ -22,8 +22,11 @@ def transfers() -> None:
     counts = ", ".join(f"{state} {count}" for state, count in status.counts.items())
     typer.echo(f"transfers: {counts}")
     typer.echo(f"copies still at the provider: {status.pending_provider_deletions}")
-    for problem in status.failed:
+    typer.echo(f"failed permanently (not retried): {status.failed_permanently}")
+    for problem in [*status.permanent, *status.failed]:
         step = "delete provider copy" if problem.ingested else "fetch and ingest"
+        if problem.state == "failed_permanently":
+            step = "refused by the vault: fix, then `telephony retry`"
         typer.echo(
             f"  {problem.job_id} {problem.state:<9} attempts {problem.attempts:<3} "
             f"{problem.last_error_code or '-':<28} next {problem.next_attempt_at:%Y-%m-%d %H:%M} "
@@ -35,7 +38,8 @@ def transfers() -> None:
 def retry(
     job_id: str = typer.Argument(None, help="One job's id; all unfinished jobs when left out."),
 ) -> None:
-    """Run transfers now, in this process, without waiting for their backoff."""
+    """Run transfers now, in this process, without waiting for their backoff (permanently
+    failed ones too: after IT has fixed the cause)."""
     import sqlalchemy as sa
 
     from callvault.db import transaction
@@ -56,7 +60,7 @@ def retry(
                 )
             )
     for one in ids:
-        result = advance_job(runtime, one)
+        result = advance_job(runtime, one, retry_stopped=True)
         typer.echo(f"{one} {result.state} {result.error_code or ''}".rstrip())
 
 

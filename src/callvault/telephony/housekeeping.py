@@ -10,17 +10,23 @@ import structlog
 from sqlalchemy.orm import Session
 
 from callvault.consent.models import ConsentEvidence
-from callvault.telephony.models import DONE_STATES, ProviderRecordingJob, TelephonyCall
+from callvault.telephony.models import (
+    DONE_STATES,
+    STOPPED_STATES,
+    ProviderRecordingJob,
+    TelephonyCall,
+)
 
 log = structlog.get_logger(__name__)
 
 
 def due_jobs(session: Session, now: datetime, limit: int = 100) -> list[uuid.UUID]:
-    """Unfinished jobs whose next attempt is due and that no worker holds (for the sweep)."""
+    """Unfinished jobs whose next attempt is due and that no worker holds (for the sweep);
+    permanent failures are not retried."""
     query = (
         sa.select(ProviderRecordingJob.id)
         .where(
-            ProviderRecordingJob.state.not_in([s.value for s in DONE_STATES]),
+            ProviderRecordingJob.state.not_in([s.value for s in STOPPED_STATES]),
             ProviderRecordingJob.next_attempt_at <= now,
             sa.or_(
                 ProviderRecordingJob.leased_until.is_(None),

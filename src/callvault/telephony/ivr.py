@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, lazyload
 from callvault.consent.service import prompt_sha256, record_consent, record_outcome
 from callvault.errors import ConfigurationError, InvalidInput, InvalidPhoneNumber
 from callvault.phone import normalise_e164
+from callvault.policy.identity import identity_in_force, played_prompt
 from callvault.policy.models import PolicyVersion
 from callvault.policy.prompt_audio import current_prompt_audio
 from callvault.policy.service import version_in_force
@@ -153,7 +154,7 @@ def _replay(session: Session, runtime: Runtime, state: TelephonyCall) -> str:
                 before=[twiml.message("no_answer", lang)],
             )
         case CallOutcome.WITHDRAWN:
-            return _withdrawal_twiml(runtime, state)
+            return _withdrawal_twiml(session, runtime, state)
     raise AssertionError(f"unknown call outcome {state.outcome}")
 
 
@@ -164,14 +165,17 @@ def _prompt_twiml(session: Session, runtime: Runtime, state: TelephonyCall) -> s
         return twiml.prompt(language=state.language, text=None, audio_url=url)
     version = _version(session, state.policy_version_id)
     return twiml.prompt(
-        language=state.language, text=_prompt_text(version, state.language), audio_url=None
+        language=state.language,
+        text=played_prompt(session, runtime.settings, version, state.language, state.created_at),
+        audio_url=None,
     )
 
 
-def _withdrawal_twiml(runtime: Runtime, state: TelephonyCall) -> str:
+def _withdrawal_twiml(session: Session, runtime: Runtime, state: TelephonyCall) -> str:
     lang = state.language
     if state.withdrawal_reference is None:
-        said = [twiml.message("number_unknown", lang, dpo=runtime.settings.dpo_contact)]
+        dpo = identity_in_force(session, runtime.settings).dpo_contact
+        said = [twiml.message("number_unknown", lang, dpo=dpo)]
     else:
         said = [twiml.message("withdrawn", lang, ref=twiml.spell(state.withdrawal_reference))]
     if state.line == LINE_WITHDRAWAL:
@@ -207,7 +211,7 @@ def _withdraw(
         number_known=number is not None,
         connect=then_connect,
     )
-    return _withdrawal_twiml(runtime, state)
+    return _withdrawal_twiml(session, runtime, state)
 
 
 def _finish(
@@ -258,11 +262,13 @@ def _start(
     state = TelephonyCall(
         call_key=call_key(runtime, call.call_sid),
         line=line,
-        called_number=(call.called or "")[:64] or None,
+        called_number=(call.called or "")[:255] or None,  # the columns hold 255
         language=language,
         policy_version_id=version.id,
         prompt_audio_id=audio.id if audio else None,
-        prompt_sha256=audio.sha256 if audio else prompt_sha256(_prompt_text(version, language)),
+        prompt_sha256=audio.sha256
+        if audio
+        else prompt_sha256(played_prompt(session, runtime.settings, version, language, now)),
         failures=0,
         outcome=CallOutcome.PROMPTING,
         created_at=now,
@@ -295,10 +301,6 @@ def _version(session: Session, version_id: uuid.UUID) -> PolicyVersion:
     version = session.get(PolicyVersion, version_id, options=[lazyload(PolicyVersion.purposes)])
     assert version is not None  # noqa: S101  (foreign key)
     return version
-
-
-def _prompt_text(version: PolicyVersion, language: str) -> str:
-    return version.prompt_sv if language == "sv" else version.prompt_en
 
 
 def _prompt_version(version: PolicyVersion, state: TelephonyCall) -> str:

@@ -32,7 +32,7 @@ class TelephonyCall(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     call_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
     line: Mapped[str] = mapped_column(sa.String(16))  # "consent" or "withdrawal"
-    called_number: Mapped[str | None] = mapped_column(sa.String(64))  # our own line, not the caller
+    called_number: Mapped[str | None] = mapped_column(sa.String(255))  # our line, number or URI
     language: Mapped[str] = mapped_column(sa.String(8))
     policy_version_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("policy_versions.id"))
     prompt_audio_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -57,9 +57,15 @@ class JobState(enum.StrEnum):
     PROVIDER_DELETED = "provider_deleted"
     DISCARDED = "discarded"  # no consent evidence: never ingested, provider copy deleted
     FAILED = "failed"  # several attempts failed; still retried, shown on the IT dashboard
+    # The vault refused the recording (invalid metadata, refused ingest): retrying cannot help,
+    # so it is not retried; IT is alerted, and the provider's copy and the consent evidence go
+    # once the recording's retention has run out (or at once if consent is withdrawn).
+    FAILED_PERMANENTLY = "failed_permanently"
 
 
 DONE_STATES = (JobState.PROVIDER_DELETED, JobState.DISCARDED)
+# Not run again by the sweep or a stale queue message (only by `callvault telephony retry`).
+STOPPED_STATES = (*DONE_STATES, JobState.FAILED_PERMANENTLY)
 
 
 class ProviderRecordingJob(Base):
@@ -78,7 +84,7 @@ class ProviderRecordingJob(Base):
     recording_sid: Mapped[str] = mapped_column(sa.String(64), unique=True)
     call_sid: Mapped[str] = mapped_column(sa.String(64), index=True)
     state: Mapped[str] = mapped_column(sa.String(20), default=JobState.PENDING)
-    called_number: Mapped[str | None] = mapped_column(sa.String(64))  # our own line
+    called_number: Mapped[str | None] = mapped_column(sa.String(255))  # our line
     recording_started_at: Mapped[datetime | None]
     expected_duration_s: Mapped[float | None]
     channels: Mapped[int | None]

@@ -13,6 +13,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from twilio.request_validator import RequestValidator
 
+from callvault.accounts.auth import client_address
 from callvault.config import Settings
 from callvault.deps import RuntimeDep
 from callvault.errors import PermissionDenied
@@ -70,7 +71,7 @@ def _audit_forged(runtime: Runtime, request: Request, why: str) -> None:
         action="webhook.forged",
         object_type="webhook",
         object_id=request.url.path[:128],
-        source=request.client.host if request.client else None,
+        source=client_address(request),
         outcome="refused",
         details={"signature": why},
     )

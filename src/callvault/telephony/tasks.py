@@ -9,7 +9,7 @@ import structlog
 from callvault.db import transaction
 from callvault.runtime import get_runtime
 from callvault.telephony.housekeeping import due_jobs, purge_finished
-from callvault.telephony.transfer import advance_job
+from callvault.telephony.transfer import advance_job, discard_expired_failures
 from callvault.worker.queue import every_minutes, huey
 
 log = structlog.get_logger(__name__)
@@ -46,3 +46,11 @@ def purge_telephony_state() -> None:
     with transaction(runtime.sessions) as session:
         calls, jobs, evidence = purge_finished(session, runtime.clock.now())
     log.info("telephony_state_purged", calls=calls, jobs=jobs, evidence=evidence)
+
+
+@huey.periodic_task(every_minutes(60))  # type: ignore[untyped-decorator]
+def discard_expired_transfer_failures() -> None:
+    """Permanently failed transfers past retention: delete the provider's copy and evidence."""
+    done = discard_expired_failures(get_runtime())
+    if done:
+        log.info("failed_transfers_discarded", count=len(done))

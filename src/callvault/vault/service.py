@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import secrets
 import uuid
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -182,6 +184,11 @@ class ArtifactReader:
     def read(self) -> bytes:
         return b"".join(self.iter())
 
+    def open(self, buffer_size: int = 1024 * 1024) -> io.BufferedReader:
+        """A seekable, read-only file of the plaintext (for decoders), decrypted a buffer at a
+        time as it is read: nothing is written anywhere and the whole is never in memory."""
+        return io.BufferedReader(_ArtifactFile(self), buffer_size=buffer_size)
+
     def _header(self) -> envelope.Header:
         data = b"".join(self._blobs.get_range(self.blob_name, 0, envelope.HEADER_SIZE))
         header = envelope.Header.unpack(data)
@@ -199,6 +206,35 @@ class ArtifactReader:
         return envelope.decrypt_segments(
             self._key, header, context, sealed, first=first, last=last, final_index=final_index
         )
+
+
+class _ArtifactFile(io.RawIOBase):
+    def __init__(self, reader: ArtifactReader) -> None:
+        self._reader = reader
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._reader.size}
+        self._position = max(0, base[whence] + offset)
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        for piece in self._reader.iter(self._position, self._position + len(view)):
+            view[filled : filled + len(piece)] = piece
+            filled += len(piece)
+        self._position += filled
+        return filled
 
 
 def open_artifact(

@@ -8,9 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from callvault.accounts import csrf, totp
 from callvault.accounts import service as accounts
-from callvault.accounts import totp
-from callvault.accounts.auth import Principal, client_address, enrolling_principal
+from callvault.accounts.auth import (
+    Principal,
+    client_address,
+    enrolling_principal,
+    password_changing_principal,
+)
 from callvault.accounts.roles import SECOND_FACTOR_REQUIRED
 from callvault.accounts.sessions import cookie_spec
 from callvault.deps import RuntimeDep, SessionDep
@@ -24,17 +29,55 @@ from callvault.web.templating import HOME_BY_ROLE, language_for, render
 router = APIRouter(include_in_schema=False)
 
 Enrolling = Annotated[Principal, Depends(enrolling_principal)]
+ChangingPassword = Annotated[Principal, Depends(password_changing_principal)]
+
+
+def _login_form(
+    request: Request,
+    runtime: RuntimeDep,
+    *,
+    problems: list[str],
+    email: str,
+    next_url: str,
+    status_code: int = 200,
+    fresh: bool = False,
+) -> Response:
+    """The login page with its pre-session token, and the cookie holding the token's nonce."""
+    nonce = request.cookies.get(csrf.LOGIN_COOKIE, "")
+    if fresh or not (0 < len(nonce) <= 64 and nonce.replace("-", "").replace("_", "").isalnum()):
+        nonce = csrf.new_login_nonce()
+    response = render(
+        request,
+        "account/login.html",
+        {
+            "problems": problems,
+            "email": email,
+            "next_url": next_url,
+            "login_token": csrf.login_token(runtime.settings.session_secret(), nonce),
+        },
+        status_code=status_code,
+    )
+    response.set_cookie(
+        csrf.LOGIN_COOKIE,
+        nonce,
+        httponly=True,
+        samesite="strict",
+        secure=cookie_spec(runtime.settings).secure,
+        path="/login",
+    )
+    return response
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, principal: Visitor, next: str = "") -> Response:  # noqa: A002
+def login_page(
+    request: Request,
+    principal: Visitor,
+    runtime: RuntimeDep,
+    next: str = "",  # noqa: A002
+) -> Response:
     if principal is not None:
         return RedirectResponse(safe_next(next, HOME_BY_ROLE.get(principal.role, "/")), 303)
-    return render(
-        request,
-        "account/login.html",
-        {"problems": [], "email": "", "next_url": safe_next(next, "")},
-    )
+    return _login_form(request, runtime, problems=[], email="", next_url=safe_next(next, ""))
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -44,12 +87,29 @@ def login_submit(
     runtime: RuntimeDep,
     form: Posted,
 ) -> Response:
-    """One form for email, password and code; every refusal reads the same."""
+    """One form for email, password and code; every refusal reads the same. A post from
+    another site, or without this browser's pre-session token, is refused before any check."""
     email, password = text(form, "email"), text(form, "password")
     totp_code, next_ = text(form, "totp"), text(form, "next")
+    secret = runtime.settings.session_secret()
+    if csrf.is_cross_site(request, runtime.settings.public_url) or not csrf.login_token_matches(
+        secret, request.cookies.get(csrf.LOGIN_COOKIE), text(form, csrf.LOGIN_FIELD)
+    ):
+        with using_language(language_for(request, None)):
+            message = gettext("The login form had expired. Please log in again.")
+        return _login_form(
+            request,
+            runtime,
+            problems=[message],
+            email="",
+            next_url=safe_next(next_, ""),
+            status_code=403,
+            fresh=True,
+        )
+    second_factor = totp_code or text(form, "recovery_code")
     try:
         result = accounts.authenticate(
-            session, runtime, email, password, totp_code or None, client_address(request)
+            session, runtime, email, password, second_factor or None, client_address(request)
         )
     except AuthenticationFailed as exc:
         session.rollback()
@@ -58,14 +118,18 @@ def login_submit(
                 "Wrong email address, password or code, or too many attempts. "
                 "Wait a few minutes and try again."
             )
-        return render(
+        return _login_form(
             request,
-            "account/login.html",
-            {"problems": [message], "email": email, "next_url": safe_next(next_, "")},
+            runtime,
+            problems=[message],
+            email=email,
+            next_url=safe_next(next_, ""),
             status_code=exc.status_code,
         )
     if result.second_factor_enrolment_required:
         target = "/account/totp"
+    elif result.password_change_required:
+        target = "/account/password"
     else:
         target = safe_next(next_, HOME_BY_ROLE.get(result.role, "/"))
     response = RedirectResponse(target, status_code=303)
@@ -110,14 +174,19 @@ def account_page(request: Request, principal: SignedIn, session: SessionDep) -> 
 
 
 @router.get("/account/password", response_class=HTMLResponse)
-def password_page(request: Request, principal: SignedIn) -> Response:
-    return render(request, "account/password.html", {"problems": []}, principal=principal)
+def password_page(request: Request, principal: ChangingPassword) -> Response:
+    return render(
+        request,
+        "account/password.html",
+        {"problems": [], "required": principal.password_change_pending},
+        principal=principal,
+    )
 
 
 @router.post("/account/password", response_class=HTMLResponse)
 def password_submit(
     request: Request,
-    principal: SignedIn,
+    principal: ChangingPassword,
     session: SessionDep,
     runtime: RuntimeDep,
     form: Posted,
@@ -158,7 +227,7 @@ def password_submit(
         return render(
             request,
             "account/password.html",
-            {"problems": problems},
+            {"problems": problems, "required": principal.password_change_pending},
             principal=principal,
             status_code=422,
         )
@@ -218,7 +287,7 @@ def totp_confirm(
 ) -> Response:
     code = text(form, "code")
     try:
-        accounts.confirm_totp_enrolment(
+        codes = accounts.confirm_totp_enrolment(
             session,
             runtime,
             account_id=principal.id,
@@ -252,4 +321,13 @@ def totp_confirm(
         if principal.role in SECOND_FACTOR_REQUIRED
         else "/account"
     )
-    return RedirectResponse(f"{home}?done=totp", status_code=303)
+    next_url = "/account/password" if principal.password_change_pending else f"{home}?done=totp"
+    # The recovery codes are shown this once; the page is not cached.
+    response = render(
+        request,
+        "account/recovery_codes.html",
+        {"codes": codes, "next_url": next_url},
+        principal=principal,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -15,9 +15,10 @@ from callvault.accounts.auth import Principal, client_address
 from callvault.accounts.roles import Role, assignable_roles
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import Conflict, InvalidInput, PermissionDenied
+from callvault.inputs import filter_day, whole_number
 from callvault.web.dashboard_pages import account_labels
 from callvault.web.forms import Posted, text
-from callvault.web.grants_pages import day_start, parse_day
+from callvault.web.grants_pages import day_start
 from callvault.web.i18n import gettext, using_language
 from callvault.web.pages import Auditor, ITAdmin, RoleAssigner
 from callvault.web.templating import language_for, render
@@ -45,8 +46,9 @@ def audit_page(
     by_email = {email: actor for actor, email in labels.items()}
     who = (query.get("who") or "").strip()
     actor = by_email.get(who.lower(), who) if who else None
-    first, last = parse_day(query.get("from", "")), parse_day(query.get("until", ""))
+    first, last = filter_day(query.get("from"), "from"), filter_day(query.get("until"), "until")
     before = query.get("before")
+    before_seq = whole_number(before, "before", minimum=1)
     outcome = query.get("outcome") or None
     entries = search(
         session,
@@ -56,7 +58,7 @@ def audit_page(
         since=day_start(first) if first else None,
         until=day_start(last + timedelta(days=1)) if last else None,
         limit=AUDIT_PAGE + 1,
-        before_seq=int(before) if before and before.isdigit() else None,
+        before_seq=before_seq,
     )
     more = len(entries) > AUDIT_PAGE
     entries = entries[:AUDIT_PAGE]
@@ -153,6 +155,7 @@ def accounts_create(
                     actor=principal.actor,
                     source=client_address(request),
                     language=values["language"] if values["language"] in ("sv", "en") else "sv",
+                    password_must_change=True,  # IT chose it; the person chooses their own
                 )
             except Conflict:
                 problem = gettext("An account with that email address exists.")
@@ -180,7 +183,11 @@ def accounts_disable(
     runtime: RuntimeDep,
     form: Posted,
 ) -> Response:
+    """Disable after a confirmation step (a page that says what happens and that it can be
+    undone); only the confirming form carries `confirm=1`."""
     account = accounts.find_account(session, account_id=account_id)
+    if text(form, "confirm") != "1":
+        return render(request, "accounts_disable.html", {"account": account}, principal=principal)
     accounts.disable_account(
         session, runtime, account, actor=principal.actor, source=client_address(request)
     )

@@ -8,14 +8,18 @@ from fastapi.responses import RedirectResponse
 from callvault.accounts.service import set_language
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.web import (
+    access_request_pages,
     account_pages,
+    account_recovery_pages,
     admin_pages,
     dashboard_pages,
     dsar_pages,
     grants_pages,
     policy_admin_pages,
     policy_pages,
+    quality_pages,
     recording_pages,
+    token_pages,
     withdrawal_pages,
 )
 from callvault.web.forms import Posted, safe_next, text
@@ -62,14 +66,18 @@ def choose_language(
 
 
 for _module in (
+    access_request_pages,
     account_pages,
+    account_recovery_pages,
     admin_pages,
     dashboard_pages,
     dsar_pages,
     grants_pages,
     policy_admin_pages,
     policy_pages,
+    quality_pages,
     recording_pages,
+    token_pages,
     withdrawal_pages,
 ):
     router.include_router(_module.router)

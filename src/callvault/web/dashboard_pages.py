@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from callvault.access.requests import pending_requests
 from callvault.accounts.auth import client_address
 from callvault.accounts.service import list_accounts
 from callvault.deps import RuntimeDep, SessionDep
@@ -29,6 +30,11 @@ def dpo_dashboard(
     if cache is None:
         cache = request.app.state.web_figures = {}
     figures = dpo_figures(session, runtime, principal, cache)
+    from callvault.policy.identity import SETTING, example_fields, identity_in_force
+
+    example_identity = [
+        SETTING[name] for name in example_fields(identity_in_force(session, runtime.settings))
+    ]
     with using_language(language_for(request, principal)):
         chart = consent_chart(
             figures.weeks,
@@ -46,6 +52,8 @@ def dpo_dashboard(
             "chart": chart,
             "now": runtime.clock.now(),
             "actors": account_labels(session),
+            "example_identity": example_identity,
+            "pending_requests": pending_requests(session),
         },
         principal=principal,
     )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from callvault import inputs
 from callvault.access.grants import GrantScope, create_grant, list_grants, revoke_grant
 from callvault.access.models import AccessGrant, ScopeKind
 from callvault.accounts.auth import client_address
@@ -42,9 +42,8 @@ def day_start(value: date) -> datetime:
 
 
 def parse_day(raw: str) -> date | None:
-    with suppress(ValueError):
-        return date.fromisoformat(raw.strip())
-    return None
+    """A form's `YYYY-MM-DD`, or None when empty, malformed or outside the usable years."""
+    return inputs.parse_day(raw)
 
 
 def _status(grant: AccessGrant, now: datetime) -> str:

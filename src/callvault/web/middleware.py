@@ -72,7 +72,7 @@ def install(app: FastAPI) -> None:
 
 async def html_error(request: Request, exc: CallvaultError) -> Response:
     """Error pages for people: log in again, not allowed, or not found (never which of the two)."""
-    from callvault.accounts.auth import SecondFactorRequired
+    from callvault.accounts.auth import PasswordChangeRequired, SecondFactorRequired
     from callvault.web.i18n import gettext, using_language
     from callvault.web.templating import language_for, render
 
@@ -84,6 +84,8 @@ async def html_error(request: Request, exc: CallvaultError) -> Response:
         return RedirectResponse(target, status_code=303)
     if isinstance(exc, SecondFactorRequired):
         return RedirectResponse("/account/totp", status_code=303)
+    if isinstance(exc, PasswordChangeRequired):
+        return RedirectResponse("/account/password", status_code=303)
     with using_language(language_for(request, principal)):
         if isinstance(exc, NotFound):
             title, message = (

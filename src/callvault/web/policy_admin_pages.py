@@ -13,8 +13,10 @@ from pydantic import ValidationError
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import Conflict, InvalidInput
 from callvault.policy import drafts
+from callvault.policy.art13 import employee_basis
 from callvault.policy.purposes import PurposeSpec
 from callvault.policy.service import latest_version, published_versions
+from callvault.policy.texts import employee_basis_template
 from callvault.web.forms import Posted, text, texts
 from callvault.web.grants_pages import day_start, parse_day
 from callvault.web.i18n import gettext, using_language
@@ -48,6 +50,7 @@ def manage_policy(
             "current": in_force[0] if in_force else None,
             "latest": latest_version(session),
             "drafts": drafts.list_drafts(session),
+            "basis_unchecked": bool(in_force) and in_force[0].employee_basis_sv is None,
         },
         principal=principal,
     )
@@ -78,8 +81,20 @@ def _draft_page(
     texts_now = {
         "text_sv": draft.text_sv or (base.text_sv if base else ""),
         "text_en": draft.text_en or (base.text_en if base else ""),
+        **{
+            f"employee_basis_{lang}": getattr(draft, f"employee_basis_{lang}")
+            or (employee_basis(base, lang) if base else employee_basis_template(lang))
+            for lang in ("sv", "en")
+        },
     }
+    basis_unchecked = (
+        base is not None and base.employee_basis_sv is None and draft.employee_basis_sv is None
+    )
     preview_text = texts_now.get(f"text_{preview}", "") if preview else ""
+    if preview:  # as it will be published: with the organisation's identity filled in
+        from callvault.policy.identity import identity_in_force
+
+        preview_text = identity_in_force(session, runtime.settings).fill(preview_text, preview)
     return render(
         request,
         "policy/draft.html",
@@ -92,6 +107,7 @@ def _draft_page(
             "preview": preview,
             "blocks": policy_blocks(preview_text) if preview else [],
             "earliest": (runtime.clock.now() + timedelta(days=1)).date().isoformat(),
+            "basis_unchecked": basis_unchecked,
         },
         principal=principal,
         status_code=422 if problems else 200,
@@ -132,6 +148,26 @@ def _purposes(form: Posted) -> list[PurposeSpec]:
     return specs
 
 
+def _employee_basis(session: SessionDep, draft_id: uuid.UUID, form: Posted) -> dict[str, str]:
+    """The employees' legal basis to store in the draft: an edited text, or the shown one when
+    the DPO ticks that they checked it (the bundled default stays unconfirmed otherwise)."""
+    draft = drafts.get_draft(session, draft_id)
+    base = latest_version(session)
+    confirmed = bool(text(form, "employee_basis_checked"))
+    chosen: dict[str, str] = {}
+    for lang in ("sv", "en"):
+        field = f"employee_basis_{lang}"
+        submitted = " ".join(text(form, field).split())
+        if not submitted:
+            continue
+        shown = getattr(draft, field) or (
+            employee_basis(base, lang) if base else employee_basis_template(lang)
+        )
+        if confirmed or submitted != " ".join(shown.split()) or getattr(draft, field):
+            chosen[field] = submitted
+    return chosen
+
+
 @router.post("/policy/manage/drafts/{draft_id}", response_class=HTMLResponse)
 def save_draft(
     draft_id: uuid.UUID,
@@ -154,7 +190,10 @@ def save_draft(
             actor=principal,
             change_note=text(form, "change_note"),
             purposes=_purposes(form),
-            texts={k: text(form, k) for k in ("text_sv", "text_en") if text(form, k).strip()},
+            texts={
+                **{k: text(form, k) for k in ("text_sv", "text_en") if text(form, k).strip()},
+                **_employee_basis(session, draft_id, form),
+            },
         )
         if action == "approve":
             day = parse_day(text(form, "effective_from"))

@@ -71,13 +71,20 @@ Published = Annotated[list[PublishedVersion], Depends(_published)]
 
 
 def _policy_page(
-    request: Request, principal: Principal | None, published: list[PublishedVersion], audience: str
+    request: Request,
+    principal: Principal | None,
+    published: list[PublishedVersion],
+    audience: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
 ) -> HTMLResponse:
+    from callvault.policy.identity import version_text
+
     current = next((p for p in published if p.in_force), None)
     language = language_for(request, principal)
     text = ""
     if current is not None:
-        text = current.version.text_sv if language == "sv" else current.version.text_en
+        text = version_text(session, runtime.settings, current.version, language)
     return render(
         request,
         "policy/published.html",
@@ -92,27 +99,46 @@ def _policy_page(
 
 
 @router.get("/policy", response_class=HTMLResponse)
-def public_policy(request: Request, principal: Visitor, published: Published) -> HTMLResponse:
+def public_policy(
+    request: Request,
+    principal: Visitor,
+    published: Published,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> HTMLResponse:
     """The policy in force and every earlier version, public with no login (§5)."""
-    return _policy_page(request, principal, published, "public")
+    return _policy_page(request, principal, published, "public", session, runtime)
 
 
 @router.get("/intranet/policy", response_class=HTMLResponse)
-def intranet_policy(request: Request, principal: SignedIn, published: Published) -> HTMLResponse:
+def intranet_policy(
+    request: Request,
+    principal: SignedIn,
+    published: Published,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> HTMLResponse:
     """The same policy on the intranet, for employees who are logged in (§5)."""
-    return _policy_page(request, principal, published, "intranet")
+    return _policy_page(request, principal, published, "intranet", session, runtime)
 
 
 @router.get("/policy/versions/{number}", response_class=HTMLResponse)
 def policy_version_page(
-    number: int, request: Request, principal: Visitor, published: Published
+    number: int,
+    request: Request,
+    principal: Visitor,
+    published: Published,
+    session: SessionDep,
+    runtime: RuntimeDep,
 ) -> HTMLResponse:
     """One earlier (or upcoming) published version in full."""
+    from callvault.policy.identity import version_text
+
     chosen = next((p for p in published if p.version.number == number), None)
     if chosen is None:
         raise NotFound("no such policy version")
     language = language_for(request, principal)
-    text = chosen.version.text_sv if language == "sv" else chosen.version.text_en
+    text = version_text(session, runtime.settings, chosen.version, language)
     return render(
         request,
         "policy/version.html",

@@ -3,72 +3,45 @@ evidence, a waveform player marking masked intervals, and the transcript of the 
 
 Every read goes through `callvault.access.service` exactly as the JSON API does. The player's
 audio streams through the access API's route function (HTTP Range included) from
-`/recordings/{id}/audio`, which takes the stated reason from the session-bound cookie: a reason
-never appears in a URL, where a proxy's or server's access log would keep it.
+`/recordings/{id}/audio`, which takes the reason stated for that recording from the
+session-bound cookie (`web.stated_reasons`): a reason never appears in a URL, where a proxy's or
+server's access log would keep it.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
 from callvault.access import service as access
 from callvault.access.api import AUDIO_KINDS, TRANSCRIPT_KINDS, RecordingOut
 from callvault.access.grants import active_grants
+from callvault.access.reasons import normalise_reason
 from callvault.accounts.auth import Principal, client_address
 from callvault.consent.models import ConsentEvidence
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import InvalidInput, NotFound
+from callvault.inputs import filter_day
 from callvault.policy.models import PolicyVersion
 from callvault.runtime import Runtime
 from callvault.web.forms import Posted, text
-from callvault.web.grants_pages import day_start, parse_day
+from callvault.web.grants_pages import day_start
 from callvault.web.i18n import gettext, using_language
 from callvault.web.pages import Reviewer
+from callvault.web.stated_reasons import StatedReason, keep_reason_book, reason_book
 from callvault.web.templating import language_for, render
 
 router = APIRouter(include_in_schema=False)
 
-REASON_COOKIE = "callvault_reason"
 PAGE_SIZE = 25
-
-
-@dataclass(frozen=True)
-class StatedReason:
-    """The purpose, variant and reason given before the first playback of a login session."""
-
-    purpose: str
-    variant: str
-    reason: str
-
-
-def _reason_signer(runtime: Runtime) -> URLSafeSerializer:
-    return URLSafeSerializer(runtime.settings.session_secret(), salt="callvault.web.reason")
-
-
-def remembered_reason(
-    request: Request, runtime: Runtime, principal: Principal
-) -> StatedReason | None:
-    """The reason stated earlier in this login session (bound to its id), if any."""
-    raw = request.cookies.get(REASON_COOKIE)
-    if not raw:
-        return None
-    try:
-        data = _reason_signer(runtime).loads(raw)
-    except BadSignature:
-        return None
-    if not isinstance(data, dict) or data.get("session") != principal.session_id:
-        return None
-    return StatedReason(str(data["purpose"]), str(data["variant"]), str(data["reason"]))
 
 
 # --- the list ---------------------------------------------------------------------------------
@@ -80,7 +53,7 @@ def recordings_page(
 ) -> Response:
     """Only what the user's grants cover, newest first, filtered by date, agent and purpose."""
     query = request.query_params
-    first, last = parse_day(query.get("from", "")), parse_day(query.get("until", ""))
+    first, last = filter_day(query.get("from"), "from"), filter_day(query.get("until"), "until")
     filters = access.RecordingFilters(
         started_from=day_start(first) if first else None,
         started_until=day_start(last + timedelta(days=1)) if last else None,
@@ -96,6 +69,7 @@ def recordings_page(
             page=access.PageRequest(PAGE_SIZE, cursor),
             now=runtime.clock.now(),
             audit_source=client_address(request),
+            runtime=runtime,
         )
     except InvalidInput:
         page = access.visible_recordings(
@@ -105,6 +79,7 @@ def recordings_page(
             page=access.PageRequest(PAGE_SIZE, None),
             now=runtime.clock.now(),
             audit_source=client_address(request),
+            runtime=runtime,
         )
     grants = active_grants(session, principal, runtime.clock.now())
     kept = {k: v for k, v in query.items() if k in ("from", "until", "agent", "purpose") and v}
@@ -116,6 +91,8 @@ def recordings_page(
             "values": kept,
             "purposes": sorted({g.purpose_code for g in grants}),
             "has_grants": bool(grants),
+            # only offered when it reveals nothing the grants hide
+            "agent_filter": access.agent_filter_allowed(grants),
             "next_url": "?" + urlencode({**kept, "cursor": page.next_cursor})
             if page.next_cursor
             else None,
@@ -242,6 +219,8 @@ def _recording_page(
     stated: StatedReason | None,
     problems: list[str] | None = None,
     status_code: int = 200,
+    reuse: StatedReason | None = None,
+    values: StatedReason | None = None,
 ) -> HTMLResponse:
     metadata = _modes(session, runtime, principal, rid)
     playback: dict[str, Any] | None = None
@@ -259,6 +238,7 @@ def _recording_page(
             else [],
         }
     modes = metadata.access
+    shown = stated or values  # what the reason form is filled with
     return render(
         request,
         "recordings/detail.html",
@@ -272,10 +252,11 @@ def _recording_page(
                 v for v in ("pseudonymised", "original") if v in {m.variant for m in modes}
             ],
             "problems": problems or [],
+            "reusing": reuse is not None,
             "values": {
-                "purpose": stated.purpose if stated else "",
-                "variant": stated.variant if stated else "pseudonymised",
-                "reason": stated.reason if stated else "",
+                "purpose": shown.purpose if shown else "",
+                "variant": shown.variant if shown else "pseudonymised",
+                "reason": shown.reason if shown else "",
             },
         },
         principal=principal,
@@ -296,8 +277,13 @@ def recording_page(
     principal: Reviewer,
     session: SessionDep,
     runtime: RuntimeDep,
+    change: str = "",
 ) -> Response:
-    """Unknown ids and ids outside one's grants give the same "not found" (and are audited)."""
+    """Unknown ids and ids outside one's grants give the same "not found" (and are audited).
+
+    The transcript and player show under the reason stated for this recording, or under the
+    reason the person chose to reuse for the same task (then the page says so); `?change=1`
+    asks for the reason again."""
     access.authorize(
         session,
         runtime,
@@ -310,9 +296,17 @@ def recording_page(
         source=client_address(request),
     )
     rid = _recording_uuid(recording_id)
-    stated = remembered_reason(request, runtime, principal)
-    if not _usable(stated, _modes(session, runtime, principal, rid)):
+    book = reason_book(request, runtime, principal)
+    metadata = _modes(session, runtime, principal, rid)
+    stated = book.for_recording(str(rid))
+    if not _usable(stated, metadata):
         stated = None
+    if stated is None and book.reuse is not None and _usable(book.reuse, metadata):
+        stated = replace(book.reuse, reused=True)
+    if change:
+        return _recording_page(
+            request, principal, session, runtime, rid, stated=None, reuse=book.reuse, values=stated
+        )
     if stated is not None:
         access.authorize(
             session,
@@ -325,7 +319,13 @@ def recording_page(
             action="recording.transcript",
             source=client_address(request),
         )
-    return _recording_page(request, principal, session, runtime, rid, stated=stated)
+        book.remember(str(rid), stated)  # the player's audio is heard under this reason
+    response = _recording_page(
+        request, principal, session, runtime, rid, stated=stated, reuse=book.reuse
+    )
+    if stated is not None and stated.reused:
+        keep_reason_book(response, request, runtime, book)
+    return response
 
 
 @router.get("/recordings/{recording_id}/audio")
@@ -337,14 +337,14 @@ def recording_audio(
     runtime: RuntimeDep,
     variant: Literal["pseudonymised", "original"],
 ) -> Response:
-    """The player's audio, under the purpose and reason stated in this session for `variant`.
+    """The player's audio, under the purpose and reason stated for this recording and `variant`.
 
     Without one (or for another variant) the access rules refuse it, audited, as they refuse an
     API call without a reason.
     """
     from callvault.access.api import get_audio
 
-    stated = remembered_reason(request, runtime, principal)
+    stated = reason_book(request, runtime, principal).for_recording(recording_id)
     matches = stated is not None and stated.variant == variant
     return get_audio(
         recording_id,
@@ -370,12 +370,14 @@ def state_reason(
     runtime: RuntimeDep,
     form: Posted,
 ) -> Response:
-    """The reason asked before the first playback of the session; checked by the access rules."""
+    """The reason for this recording, checked by the access rules. With `reuse` ticked it is
+    also used for the next recordings of the same task, each page saying so."""
     stated = StatedReason(
         purpose=text(form, "purpose")[:40],
         variant=text(form, "variant")[:16],
-        reason=" ".join(text(form, "reason").split())[:500],
+        reason=normalise_reason(text(form, "reason")),
     )
+    reuse = bool(text(form, "reuse"))
     try:
         access.authorize(
             session,
@@ -392,7 +394,10 @@ def state_reason(
         session.rollback()
         with using_language(language_for(request, principal)):
             if "reason" in exc.message:
-                problem = gettext("Give a reason of at least 10 characters.")
+                problem = gettext(
+                    "Give a reason of at least 10 visible characters: "
+                    "two words or more, or at least 10 letters."
+                )
             elif "purpose" in exc.message:
                 problem = gettext("Choose the purpose of this access.")
             else:
@@ -407,24 +412,17 @@ def state_reason(
             stated=None,
             problems=[problem],
             status_code=422,
+            values=stated,
+            reuse=stated if reuse else None,
         )
     rid = _recording_uuid(recording_id)
-    response = _recording_page(request, principal, session, runtime, rid, stated=stated)
-    response.set_cookie(
-        REASON_COOKIE,
-        _reason_signer(runtime).dumps(
-            {
-                "session": principal.session_id,
-                "purpose": stated.purpose,
-                "variant": stated.variant,
-                "reason": stated.reason,
-            }
-        ),
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/recordings",
+    book = reason_book(request, runtime, principal)
+    book.remember(str(rid), stated)
+    book.reuse = stated if reuse else None
+    response = _recording_page(
+        request, principal, session, runtime, rid, stated=stated, reuse=book.reuse
     )
+    keep_reason_book(response, request, runtime, book)
     return response
 
 

@@ -77,6 +77,7 @@ def withdraw(
     """
     from callvault.audit.service import record
     from callvault.backup.journal import journal_erasure
+    from callvault.dsar.service import BundleDeletion, shred_bundles_of_callers
     from callvault.retention.tasks import finish_recording_deletions
     from callvault.vault.fields import phone_lookup_hash
     from callvault.worker.queue import enqueue_after_commit
@@ -125,6 +126,9 @@ def withdraw(
         {"withdrawals": [withdrawal.id], "consent_evidence": evidence_ids},
         at=now,
     )
+    if number_hash is not None:
+        # A bundle holds the consent evidence even of a caller with no recording left.
+        shred_bundles_of_callers(session, runtime, [number_hash], reason=BundleDeletion.WITHDRAWAL)
     withdrawal.recordings_deleted = len(begun.recording_ids)
     record(
         session,

@@ -1,0 +1,1 @@
+"""Quality assurance (§2): evaluation forms, evaluations, calibration, agent feedback, reports."""

@@ -1,0 +1,378 @@
+"""Evaluations: a QA manager scores one call with a published form beside the player.
+
+Drafts are saved whole (answers and comments replace what was there) and may be saved as often
+as the page autosaves; submitting scores the evaluation (`quality.scoring`), locks it and adds it
+to the weekly report tables. Every step checks that a live QA grant still covers the recording.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.orm import Session
+
+from callvault.accounts.auth import Principal
+from callvault.errors import Conflict, InvalidInput, NotFound
+from callvault.quality import aggregates, coverage, forms
+from callvault.quality.freetext import checked_text
+from callvault.quality.models import (
+    EvaluationState,
+    QaAnswer,
+    QaComment,
+    QaEvaluation,
+    QaFormVersion,
+    QaSampleItem,
+)
+from callvault.quality.scoring import Score, points_for, score
+from callvault.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+MAX_COMMENTS = 100
+NOT_FOUND = "no such evaluation"
+
+
+def week_of(at: datetime) -> date:
+    """Monday of the week `at` falls in, Stockholm time."""
+    day = at.astimezone(STOCKHOLM).date()
+    return day - timedelta(days=day.weekday())
+
+
+@dataclass(frozen=True)
+class AnswerIn:
+    question_id: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class CommentIn:
+    at: float | None
+    text: str
+
+
+def create_evaluation(
+    session: Session,
+    runtime: Runtime,
+    principal: Principal,
+    *,
+    recording_id: uuid.UUID | str,
+    form_id: uuid.UUID,
+    reason: str | None,
+    source: str,
+    calibration_id: uuid.UUID | None = None,
+    form_version: QaFormVersion | None = None,
+) -> QaEvaluation:
+    """A draft evaluation of a covered recording with the form's newest published version."""
+    recording, grant = coverage.open_for_evaluation(
+        session, runtime, principal, recording_id, reason=reason, source=source
+    )
+    version = form_version or forms.published_version(session, form_id)
+    now = runtime.clock.now()
+    evaluation = QaEvaluation(
+        id=uuid.uuid4(),
+        recording_id=recording.id,
+        form_version_id=version.id,
+        evaluator_id=principal.id,
+        agent_id=recording.agent_id,
+        team=recording.team,
+        call_duration_s=recording.duration_s,
+        week=week_of(recording.started_at),
+        state=EvaluationState.DRAFT.value,
+        calibration_id=calibration_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(evaluation)
+    session.flush()
+    if calibration_id is None:  # a sampled call becomes this evaluation in the work queue
+        from callvault.quality.models import QaSample
+
+        session.execute(
+            sa.update(QaSampleItem)
+            .where(
+                QaSampleItem.recording_id == recording.id,
+                QaSampleItem.evaluation_id.is_(None),
+                QaSampleItem.sample_id.in_(
+                    sa.select(QaSample.id).where(QaSample.created_by == principal.id)
+                ),
+            )
+            .values(evaluation_id=evaluation.id)
+            .execution_options(synchronize_session=False)
+        )
+    _audit(
+        session,
+        principal,
+        "qa.evaluation.create",
+        evaluation,
+        source,
+        {"recording": str(recording.id), "grant": str(grant.id), "form_version": version.version},
+    )
+    return evaluation
+
+
+def own_evaluation(
+    session: Session,
+    runtime: Runtime,
+    principal: Principal,
+    evaluation_id: uuid.UUID,
+    *,
+    action: str,
+    source: str,
+    lock: bool = False,
+) -> QaEvaluation:
+    """The principal's own evaluation whose recording a live QA grant still covers; else 404."""
+    evaluation = session.get(QaEvaluation, evaluation_id, with_for_update=lock or None)
+    if evaluation is None or evaluation.evaluator_id != principal.id:
+        raise NotFound(NOT_FOUND)
+    coverage.require_covered(
+        session, runtime, principal, evaluation.recording_id, action=action, source=source
+    )
+    return evaluation
+
+
+def save_draft(
+    session: Session,
+    runtime: Runtime,
+    principal: Principal,
+    evaluation_id: uuid.UUID,
+    *,
+    answers: Sequence[AnswerIn],
+    comments: Sequence[CommentIn],
+    source: str,
+) -> QaEvaluation:
+    """Replace the draft's answers and comments after checking all of them; nothing is written
+    if any is refused. A submitted evaluation is locked (409)."""
+    evaluation = own_evaluation(
+        session,
+        runtime,
+        principal,
+        evaluation_id,
+        action="qa.evaluation.save",
+        source=source,
+        lock=True,
+    )
+    if evaluation.state != EvaluationState.DRAFT:
+        raise Conflict("this evaluation is submitted and can no longer be changed")
+    checked_answers = check_answers(session, evaluation, answers)
+    checked_comments = check_comments(evaluation, comments)
+    evaluation.answers = [
+        QaAnswer(question_id=qid, value=value, points=points)
+        for qid, (value, points) in checked_answers.items()
+    ]
+    evaluation.comments = [
+        QaComment(position=n, at_s=at, text=text) for n, (at, text) in enumerate(checked_comments)
+    ]
+    evaluation.updated_at = runtime.clock.now()
+    session.flush()
+    return evaluation
+
+
+def check_answers(
+    session: Session, evaluation: QaEvaluation, answers: Sequence[AnswerIn]
+) -> dict[uuid.UUID, tuple[str, float | None]]:
+    version = session.get(QaFormVersion, evaluation.form_version_id)
+    assert version is not None
+    by_id = {str(q.id): q for q in forms.questions_of(version)}
+    checked: dict[uuid.UUID, tuple[str, float | None]] = {}
+    for number, answer in enumerate(answers, 1):
+        question = by_id.get(str(answer.question_id))
+        if question is None:
+            raise InvalidInput(f"answer {number}: that question is not on this evaluation's form")
+        if question.id in checked:
+            raise InvalidInput(f"answer {number}: that question is answered twice")
+        try:
+            checked[question.id] = points_for(forms.rule_of(question), answer.value)
+        except InvalidInput as exc:
+            raise InvalidInput(f"answer {number}: {exc.message}") from None
+    return checked
+
+
+def check_comments(
+    evaluation: QaEvaluation, comments: Sequence[CommentIn]
+) -> list[tuple[float | None, str]]:
+    if len(comments) > MAX_COMMENTS:
+        raise InvalidInput(f"an evaluation holds at most {MAX_COMMENTS} comments")
+    checked = []
+    for number, comment in enumerate(comments, 1):
+        if comment.at is not None and not 0 <= comment.at <= evaluation.call_duration_s:
+            raise InvalidInput(
+                f"comment {number}: it is anchored outside the call "
+                f"(0 to {evaluation.call_duration_s:.0f} s)"
+            )
+        try:
+            text = checked_text(comment.text)
+        except InvalidInput as exc:
+            raise InvalidInput(f"comment {number}: {exc.message}") from None
+        checked.append((comment.at, text))
+    return checked
+
+
+def submit(
+    session: Session,
+    runtime: Runtime,
+    principal: Principal,
+    evaluation_id: uuid.UUID,
+    *,
+    source: str,
+) -> Score:
+    """Score and lock the evaluation; every question must be answered (N/A where allowed).
+    A second submit is a conflict."""
+    evaluation = own_evaluation(
+        session,
+        runtime,
+        principal,
+        evaluation_id,
+        action="qa.evaluation.submit",
+        source=source,
+        lock=True,
+    )
+    if evaluation.state != EvaluationState.DRAFT:
+        raise Conflict("this evaluation is already submitted")
+    version = session.get(QaFormVersion, evaluation.form_version_id)
+    assert version is not None
+    given = {a.question_id: a for a in evaluation.answers}
+    questions = forms.questions_of(version)
+    missing = [n for n, q in enumerate(questions, 1) if q.id not in given]
+    if missing:
+        listed = ", ".join(str(n) for n in missing[:10])
+        raise InvalidInput(f"answer every question before submitting (missing: {listed})")
+    result = score((forms.rule_of(q), given[q.id].points) for q in questions)
+    now = runtime.clock.now()
+    evaluation.state = EvaluationState.SUBMITTED.value
+    evaluation.score = result.score
+    evaluation.failed = result.failed
+    evaluation.submitted_at = now
+    evaluation.updated_at = now
+    session.flush()
+    aggregates.count_submitted(
+        session, evaluation, version.form_id, [(q.id, given[q.id].points) for q in questions]
+    )
+    _audit(
+        session,
+        principal,
+        "qa.evaluation.submit",
+        evaluation,
+        source,
+        {"score": result.score, "failed": result.failed},
+    )
+    return result
+
+
+def visible_evaluation(
+    session: Session,
+    runtime: Runtime,
+    principal: Principal,
+    evaluation_id: uuid.UUID,
+    *,
+    source: str,
+) -> QaEvaluation:
+    """An evaluation as its evaluator (with a live grant) or its agent (submitted) may see it."""
+    from callvault.quality import feedback
+
+    evaluation = session.get(QaEvaluation, evaluation_id)
+    if evaluation is None:
+        raise NotFound(NOT_FOUND)
+    if evaluation.evaluator_id == principal.id:
+        coverage.require_covered(
+            session,
+            runtime,
+            principal,
+            evaluation.recording_id,
+            action="qa.evaluation.view",
+            source=source,
+        )
+        return evaluation
+    if feedback.is_agents_own(session, principal, evaluation):
+        return evaluation
+    raise NotFound(NOT_FOUND)
+
+
+def evaluations_of_evaluator(session: Session, principal: Principal) -> list[QaEvaluation]:
+    return list(
+        session.scalars(
+            sa.select(QaEvaluation)
+            .where(QaEvaluation.evaluator_id == principal.id)
+            .order_by(QaEvaluation.updated_at.desc())
+            .limit(500)
+        )
+    )
+
+
+def evaluation_out(
+    session: Session, evaluation: QaEvaluation, *, for_agent: bool = False
+) -> dict[str, Any]:
+    """An evaluation as JSON; the agent's view has no recording id (no audio, §6)."""
+    version = session.get(QaFormVersion, evaluation.form_version_id)
+    assert version is not None
+    out: dict[str, Any] = {
+        "id": str(evaluation.id),
+        "state": evaluation.state,
+        "form": forms.version_out(version),
+        "question_ids": [str(q.id) for q in forms.questions_of(version)],
+        "agent_id": evaluation.agent_id,
+        "team": evaluation.team,
+        "week": evaluation.week.isoformat(),
+        "call_duration_s": evaluation.call_duration_s,
+        "score": evaluation.score,
+        "failed": evaluation.failed,
+        "submitted_at": evaluation.submitted_at.isoformat() if evaluation.submitted_at else None,
+        "acknowledged_at": (
+            evaluation.acknowledged_at.isoformat() if evaluation.acknowledged_at else None
+        ),
+        "answers": [
+            {"question_id": str(a.question_id), "value": _value_out(a.value), "points": a.points}
+            for a in evaluation.answers
+        ],
+        "comments": [{"at": c.at_s, "text": c.text} for c in evaluation.comments],
+        "dispute": (
+            {
+                "comment": evaluation.dispute.comment,
+                "created_at": evaluation.dispute.created_at.isoformat(),
+                "answer": evaluation.dispute.answer,
+                "answered_at": (
+                    evaluation.dispute.answered_at.isoformat()
+                    if evaluation.dispute.answered_at
+                    else None
+                ),
+            }
+            if evaluation.dispute
+            else None
+        ),
+        "calibration_id": str(evaluation.calibration_id) if evaluation.calibration_id else None,
+    }
+    if not for_agent:
+        out["recording_id"] = str(evaluation.recording_id)
+    return out
+
+
+def _value_out(value: str) -> str | int:
+    return int(value) if value.isdigit() else value
+
+
+def _audit(
+    session: Session,
+    principal: Principal,
+    action: str,
+    evaluation: QaEvaluation,
+    source: str,
+    details: dict[str, object] | None = None,
+) -> None:
+    from callvault.audit.service import record
+
+    record(
+        session,
+        actor=principal.actor,
+        action=action,
+        object_type="qa_evaluation",
+        object_id=str(evaluation.id),
+        source=source,
+        details=details or {},
+    )
