@@ -15,7 +15,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_address
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from callvault.config import Settings
-from callvault.errors import TooLarge
+from callvault.errors import InvalidInput, TooLarge
 
 SMALL_BODY = 64 * 1024  # webhooks, JSON and forms
 INGEST_PATH = "/api/v1/recordings"
@@ -49,7 +49,11 @@ class BodyTooLarge(TooLarge):
 
 class BodyLimit:
     """413 for a body over its route's limit: at once when Content-Length says so (the body is
-    never read), or as soon as a streamed (chunked) body passes the limit."""
+    never read), or as soon as a streamed (chunked) body passes the limit.
+
+    It also refuses (422) a NUL character in the path, the query or a form or JSON body: no
+    text callvault keeps may hold one, and PostgreSQL refuses it with an error (a 500) wherever
+    it reaches a query. Binary bodies (audio uploads) are not looked at."""
 
     def __init__(self, app: ASGIApp, limit_for: Callable[[str, str], int]) -> None:
         self.app = app
@@ -59,32 +63,44 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if "\x00" in scope["path"] or any(n in scope.get("query_string", b"") for n in NULS_URL):
+            await _refuse(send, NUL_REFUSAL)
+            return
         limit = self.limit_for(scope["method"], scope["path"])
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _too_large(send, limit)
+            await _refuse(send, _too_large(limit))
             return
+        nuls = _nul_forms(scope)
         seen = 0
-        started = exceeded = False
+        tail = b""
+        started = False
+        refusal: tuple[int, str, str] | None = None
 
         async def limited_receive() -> Message:
-            nonlocal seen, exceeded
+            nonlocal seen, tail, refusal
             message = await receive()
             if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
+                body = message.get("body", b"")
+                seen += len(body)
                 if seen > limit:
-                    exceeded = True
-                    raise BodyTooLarge(f"the request body is over the limit of {limit} bytes")
+                    refusal = _too_large(limit)
+                    raise BodyTooLarge(refusal[2])
+                window = tail + body
+                if nuls and any(n in window for n in nuls):
+                    refusal = NUL_REFUSAL
+                    raise InvalidInput(refusal[2])
+                tail = window[-NUL_TAIL:]
             return message
 
         async def watched_send(message: Message) -> None:
             nonlocal started
-            if exceeded:
-                # Whatever the app made of a cut-off body (FastAPI says 400, "error parsing the
-                # body"), the answer is 413.
+            if refusal is not None:
+                # Whatever the app made of a refused body (FastAPI says 400, "error parsing the
+                # body"), the answer is the refusal.
                 if message["type"] == "http.response.start" and not started:
                     started = True
-                    await _too_large(send, limit)
+                    await _refuse(send, refusal)
                 return
             if message["type"] == "http.response.start":
                 started = True
@@ -95,9 +111,30 @@ class BodyLimit:
         except Exception:
             # The body was read outside the routes' error handlers (a middleware, which may wrap
             # the error in an ExceptionGroup): answered here.
-            if not (exceeded and not started):
+            if refusal is None or started:
                 raise
-            await _too_large(send, limit)
+            await _refuse(send, refusal)
+
+
+NUL_REFUSAL = (422, InvalidInput.code, "the request holds a NUL character")
+NULS_URL = (b"%00", b"\x00")
+NUL_TAIL = 5  # bytes kept from the previous chunk, so "\\u0000" split across chunks is seen
+
+
+def _nul_forms(scope: Scope) -> tuple[bytes, ...]:
+    """How a NUL is written in this body's type; nothing for bodies that are not text."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            kind = value.decode("latin-1").split(";", 1)[0].strip().lower()
+            if kind == "application/x-www-form-urlencoded":
+                return NULS_URL
+            if kind == "application/json" or kind.endswith("+json"):
+                return (b"\\u0000", b"\x00")
+    return ()
+
+
+def _too_large(limit: int) -> tuple[int, str, str]:
+    return (413, TooLarge.code, f"the request body is over the limit of {limit} bytes")
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -111,14 +148,13 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps(
-        {"error": TooLarge.code, "message": f"the request body is over the limit of {limit} bytes"}
-    ).encode()
+async def _refuse(send: Send, refusal: tuple[int, str, str]) -> None:
+    status, code, message = refusal
+    body = json.dumps({"error": code, "message": message}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

@@ -212,3 +212,57 @@ def test_serve_runs_uvicorn_without_its_proxy_headers() -> None:
 
     assert UVICORN_OPTIONS["proxy_headers"] is False
     assert UVICORN_OPTIONS["access_log"] is False
+
+
+# --- NUL characters -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "kind", "chunks"),
+    [
+        ("/api/v1/audit", b"actor=%00", JSON, []),
+        ("/login", b"", FORM, [b"email=a%00%40example.org&password=x"]),
+        ("/api/v1/session", b"", JSON, [b'{"email": "a\\u0000@example.org", "password": "x"}']),
+        # split across chunks, as a streamed body may be
+        (
+            "/api/v1/session",
+            b"",
+            JSON,
+            [b'{"email": "a\\u00', b'00@example.org", "password": "x"}'],
+        ),
+    ],
+)
+def test_a_nul_in_the_query_or_a_text_body_is_refused(
+    path: str, query: bytes, kind: tuple[bytes, bytes], chunks: list[bytes], runtime: Runtime
+) -> None:
+    exchange = Exchange(chunks)
+    run_query(create_app(runtime), path, query, [kind], exchange)
+    assert exchange.status == 422
+    assert b'"invalid_input"' in exchange.body
+
+
+def test_binary_bodies_are_not_searched_for_nuls(runtime: Runtime) -> None:
+    exchange = Exchange([b"--x\r\n\x00\x00\x00audio\r\n--x--\r\n"])
+    multipart = (b"content-type", b"multipart/form-data; boundary=x")
+    run(create_app(runtime), "/api/v1/recordings", [multipart], exchange)
+    assert exchange.status == 401  # no bearer token: the body got as far as the route
+
+
+def run_query(
+    app: Any, path: str, query: bytes, headers: list[tuple[bytes, bytes]], exchange: Exchange
+) -> None:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST" if exchange.chunks else "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("203.0.113.9", 50000),
+        "server": ("testserver", 80),
+    }
+    asyncio.run(asyncio.wait_for(app(scope, exchange.receive, exchange.send), timeout=30))

@@ -144,3 +144,12 @@ def test_a_mark_made_during_a_call_counts_only_if_the_call_was_the_agents(
     )
     session.flush()
     assert sorted(m.start for m in marks_for(session, call_id)) == [1.0, 9.0]
+
+
+@pytest.mark.parametrize("ref", ["call%00id", "a%20b", "x" * 129])
+def test_a_reference_no_call_could_have_is_not_found(
+    client: TestClient, session: Session, agent: Account, ref: str
+) -> None:
+    answer = acting_as(client, agent).post(f"/api/v1/recordings/{ref}/marks", json=INTERVAL)
+    assert answer.status_code == 404
+    assert session.query(SensitiveMark).count() == 0

@@ -88,8 +88,14 @@ LOGIN_TOKEN = re.compile(r'name="login_token" value="([^"]+)"')
 
 
 def login_form_token(client: TestClient) -> str:
-    """Open the login page as a browser would: its pre-session token (and cookie)."""
-    match = LOGIN_TOKEN.search(client.get("/login").text)
+    """Open the login page as a browser would: its pre-session token (and cookie). Someone still
+    signed in on this client is signed out first, as a shared browser would be."""
+    page = client.get("/login", follow_redirects=False)
+    if page.is_redirect:
+        for name in [n for n in client.cookies if "session" in n]:
+            del client.cookies[name]
+        page = client.get("/login", follow_redirects=False)
+    match = LOGIN_TOKEN.search(page.text)
     assert match, "the login form carries a pre-session token"
     return match.group(1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Annotated, Literal
 
@@ -32,6 +33,8 @@ OPERATORS = frozenset({Role.DPO.value, Role.IT_ADMIN.value})
 # before the recording exists: such a mark is kept, and applied only if the call turns out to be
 # theirs (`redaction.marks`). A stored recording they did not handle is "not found" to them.
 BLIND_MARKERS = frozenset({TELEPHONY, Role.AGENT.value})
+# A recording id, or a call id as ingest accepts it (a NUL would not even reach the database).
+CALL_REF = re.compile(r"^[\w.:@/+-]{1,128}$")
 MarkPrincipal = Annotated[Principal, Depends(may_mark)]
 StatusPrincipal = Annotated[Principal, Depends(may_see_status)]
 
@@ -111,6 +114,8 @@ def _mark(
             action="recording.view",
             source=source,
         )
+    if not CALL_REF.match(ref):
+        raise NotFound("no such recording")  # no recording id or call id looks like that
     recording = _recording(session, ref)
     if recording is None and principal.role not in BLIND_MARKERS:
         raise NotFound("no such recording")

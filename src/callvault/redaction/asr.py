@@ -39,10 +39,11 @@ class Recognition:
     speech: tuple[tuple[float, float], ...]
 
 
-# Voice activity and recognition look at ten minutes at a time: faster-whisper copies and
+# Voice activity and recognition look at two minutes at a time: faster-whisper copies and
 # transforms whatever it is given whole (a 4-hour channel would need several GB), so a long
-# call goes in windows and memory stays flat. Calls up to ten minutes are one window.
-WINDOW_S = 600
+# call goes in windows and memory stays flat (Whisper base: about 50 MB a voiced minute of
+# window). Calls up to two minutes are one window; Whisper decodes 30 s at a time anyway.
+WINDOW_S = 120
 
 
 class RecognitionFailed(ProcessingError):
