@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install lint typecheck bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-redaction-memory bench-web corpus-heldout clean
+.PHONY: run test install lint typecheck bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-redaction-memory bench-web bench-backup corpus-heldout clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ corpus-heldout: $(STAMP)
 
 bench-web: $(STAMP)
 	$(PY) -m benchmarks.web
+
+# Backup of 100,000 recordings' rows and keys, a restore replaying 10,000 erasures, and the
+# retention sweep with key epochs against main's (set MAIN to another checkout to compare).
+bench-backup: $(STAMP)
+	$(PY) -m benchmarks.backup $(if $(MAIN),--compare-with $(MAIN))
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -188,7 +188,13 @@ def throughput(work: Path, count: int, rounds: int) -> None:
         for path in files:
             with transaction(runtime.sessions) as session:
                 store_artifact(
-                    session, runtime, uuid.uuid4(), "original", iter_file(path), "audio/wav"
+                    session,
+                    runtime,
+                    uuid.uuid4(),
+                    "original",
+                    iter_file(path),
+                    "audio/wav",
+                    expires_at=START + timedelta(days=90),  # as ingest: wrapped in its key epoch
                 )
 
     round_no = [0]

@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     retention_batch_size: int = Field(default=500, ge=1)
     audit_signing_key: Path | None = None
     audit_checkpoint_minutes: int = Field(default=10, ge=1)
+    erasure_journal_path: Path | None = None
     embedded_worker: bool = True
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
@@ -111,6 +112,21 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_audit_signing_key(self) -> Path:
         return self.audit_signing_key or self.data_dir / "keys" / "audit-signing.pem"
+
+    @cached_property
+    def resolved_erasure_journal_path(self) -> Path:
+        """Beside a local key file by default, so it survives the loss of the database."""
+        if self.erasure_journal_path is not None:
+            return self.erasure_journal_path.expanduser().resolve()
+        from urllib.parse import unquote, urlparse
+
+        keyring = urlparse(self.resolved_keyring_url)
+        keys_dir = (
+            Path(unquote(keyring.path)).parent
+            if keyring.scheme == "file"
+            else self.data_dir / "keys"
+        )
+        return keys_dir / "erasure-journal.jsonl"
 
     @property
     def is_development(self) -> bool:

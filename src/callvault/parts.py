@@ -20,6 +20,7 @@ PARTS: tuple[str, ...] = (
     "retention",
     "withdrawal",
     "dsar",
+    "backup",
     "redaction",
     "quality",
     "health",

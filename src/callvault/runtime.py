@@ -42,7 +42,9 @@ class Runtime:
     def keyring(self) -> Keyring:
         from callvault.vault.keyring import open_keyring
 
-        return open_keyring(self.settings.resolved_keyring_url)
+        return open_keyring(
+            self.settings.resolved_keyring_url, state_dir=self.settings.data_dir / "keys"
+        )
 
 
 _current: Runtime | None = None

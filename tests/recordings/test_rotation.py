@@ -55,14 +55,21 @@ def test_rotate_moves_data_keys_and_sealed_fields_to_the_new_key(
     for rec_id in ids:
         rec = session.get(Recording, rec_id)
         assert rec is not None and rec.caller_number_enc is not None
-        assert sealed_kek_id(rec.caller_number_enc) == active
+        # A recording's number is sealed in its key epoch: rotation moves it to the epoch's
+        # new KEK, never out of the epoch.
+        kek = sealed_kek_id(rec.caller_number_enc)
+        assert kek != active and ingest_runtime.keyring.current_kek_for(kek) == kek
+        assert kek in [s.kek_ids[-1] for s in ingest_runtime.keyring.epochs()]
+        assert all(len(e.kek_ids) == 2 for e in ingest_runtime.keyring.epochs())
         assert (
             unseal(ingest_runtime.keyring, rec.caller_number_enc, "recording.caller")
             == "+46701234567"
         )
         evidence = session.get(ConsentEvidence, rec.consent_evidence_id)
         assert evidence is not None and evidence.caller_number_enc is not None
-        assert sealed_kek_id(evidence.caller_number_enc) == active
+        evidence_kek = sealed_kek_id(evidence.caller_number_enc)  # in its key epoch too
+        assert evidence_kek != active
+        assert ingest_runtime.keyring.current_kek_for(evidence_kek) == evidence_kek
         assert open_artifact(session, ingest_runtime, rec_id, "original").read()[:4] == b"fLaC"
     assert {
         name: hashlib.sha256(b"".join(ingest_runtime.blobs.get(name))).hexdigest()

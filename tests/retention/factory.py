@@ -92,7 +92,13 @@ class RecordingFactory:
         for kind in kinds:
             payload = f"{kind} of {recording.id}".encode() * 10
             store_artifact(
-                self.session, self.runtime, recording.id, kind, [payload], MEDIA_TYPES[kind]
+                self.session,
+                self.runtime,
+                recording.id,
+                kind,
+                [payload],
+                MEDIA_TYPES[kind],
+                expires_at=recording.expires_at,  # as ingest does: the keys join its epoch
             )
         self.made.append(recording)
         return recording

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -57,7 +57,12 @@ def record_consent(
         prompt_sha256=played_prompt_sha256,
         prompt_version=prompt_version,
         language=language,
-        caller_number_enc=seal(runtime.keyring, caller_e164, "consent.caller")
+        caller_number_enc=seal(
+            runtime.keyring,
+            caller_e164,
+            "consent.caller",
+            _evidence_epoch(policy_version, given_at),
+        )
         if caller_e164
         else None,
         caller_number_hash=phone_lookup_hash(runtime.keyring, caller_e164) if caller_e164 else None,
@@ -77,6 +82,18 @@ def record_consent(
     )
     session.flush()
     return evidence
+
+
+def _evidence_epoch(policy_version: PolicyVersion, given_at: datetime) -> str | None:
+    """The key epoch of a consent's sealed number: evidence is kept at most as long as the
+    version's longest retention (and goes with its recording), so a day past that week's end
+    its number is unreadable in every backup too."""
+    from callvault.vault.epochs import epoch_of
+
+    days = max((p.retention_days for p in policy_version.purposes), default=None)
+    if days is None:
+        return None
+    return epoch_of(given_at + timedelta(days=days + 1))
 
 
 def evidence_for_call(session: Session, call_id: str) -> ConsentEvidence | None:

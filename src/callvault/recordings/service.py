@@ -26,6 +26,7 @@ from callvault.recordings import audio as audio_codec
 from callvault.recordings.models import CALLER_CONTEXT, Recording, RecordingPurpose, RecordingState
 from callvault.runtime import Runtime
 from callvault.vault import service as vault
+from callvault.vault.epochs import epoch_of
 from callvault.vault.fields import keyed_hash, phone_lookup_hash, seal
 from callvault.vault.fsck import INGEST_WORK_DIR
 
@@ -335,6 +336,7 @@ def _store(
                 "original",
                 audio_codec.iter_file(upload.file if keep_original else _flac(decoded)),
                 decoded.source_media_type if keep_original else "audio/flac",
+                expires_at=expires_at,
             )
             written.append(original.blob_name)
             metadata = vault.store_artifact(
@@ -344,6 +346,7 @@ def _store(
                 "metadata",
                 [meta.canonical_json()],
                 "application/json",
+                expires_at=expires_at,
             )
             written.append(metadata.blob_name)
             duration = timedelta(seconds=decoded.duration_s)
@@ -357,7 +360,11 @@ def _store(
                 duration_s=decoded.duration_s,
                 sample_rate=decoded.sample_rate,
                 channel_layout=layout,
-                caller_number_enc=seal(runtime.keyring, caller, CALLER_CONTEXT) if caller else None,
+                caller_number_enc=seal(
+                    runtime.keyring, caller, CALLER_CONTEXT, epoch_of(expires_at)
+                )
+                if caller
+                else None,
                 caller_number_hash=phone_lookup_hash(runtime.keyring, caller) if caller else None,
                 language=meta.language,
                 consent_evidence_id=evidence.id,

@@ -20,7 +20,7 @@ policy has none, so nothing can stop a due deletion.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from callvault.consent.models import ConsentEvidence
 from callvault.db import transaction
 from callvault.recordings.models import Recording, RecordingState
+from callvault.retention.epochs import retire_expired_epochs
 from callvault.retention.models import DeletionReason, DeletionReceipt
 from callvault.runtime import Runtime
 
@@ -155,12 +156,17 @@ def begin_deletion(
     now: datetime,
     limit: int | None = None,
     withdrawal_id: uuid.UUID | None = None,
+    journal: bool = True,
+    withdrawal_of: Mapping[uuid.UUID, uuid.UUID] | None = None,
 ) -> Begun:
     """Phase 1 for live recordings matching `condition`, inside the caller's transaction.
 
     Their keys are destroyed in this same transaction, and so are those of any DSAR bundle of
-    their callers: a bundle holds copies of the recordings.
+    their callers: a bundle holds copies of the recordings. The erasure is written to the
+    erasure journal before it commits (`journal=False` only for a restore's replay of it,
+    which names each recording's withdrawal in `withdrawal_of` to replay many in one batch).
     """
+    from callvault.backup.journal import journal_erasure
     from callvault.dsar.service import BundleDeletion, shred_bundles_of_callers
     from callvault.vault import service as vault
     from callvault.vault.models import Artifact
@@ -176,7 +182,18 @@ def begin_deletion(
         kinds[owner_id].append(kind)
     evidence_ids = [row.consent_evidence_id for row in rows if row.consent_evidence_id]
     call_ids = [row.call_id for row in rows]
-    evidence_deleted = _delete_consent_evidence(session, evidence_ids, call_ids)
+    evidence_deleted, evidence_gone = _delete_consent_evidence(session, evidence_ids, call_ids)
+    if journal:
+        journal_erasure(
+            runtime,
+            "recordings_erased",
+            {
+                "recordings": ids,
+                "consent_evidence": evidence_gone,
+                "withdrawals": [withdrawal_id] if withdrawal_id else [],
+            },
+            at=now,
+        )
     shred_bundles_of_callers(
         session,
         runtime,
@@ -201,14 +218,15 @@ def begin_deletion(
         .execution_options(synchronize_session=False)
     )
     receipts = []
+    shredded = vault.shred_keys_of(session, ids)
     for row in rows:
-        names = vault.shred_owner_keys(session, row.id)
+        names = sorted(shredded[row.id])
         receipts.append(
             {
                 "id": uuid.uuid4(),
                 "recording_id": row.id,
                 "reason": reason.value,
-                "withdrawal_id": withdrawal_id,
+                "withdrawal_id": (withdrawal_of or {}).get(row.id, withdrawal_id),
                 "due_at": row.expires_at if reason is DeletionReason.RETENTION else now,
                 "started_at": now,
                 "deleted_at": None,
@@ -242,24 +260,25 @@ def delete_dependents(session: Session, recording_ids: Sequence[uuid.UUID], now:
 
 def _delete_consent_evidence(
     session: Session, evidence_ids: Sequence[uuid.UUID], call_ids: Sequence[str]
-) -> dict[str, int]:
-    """Delete the evidence of these calls; returns how many rows went, per call id."""
+) -> tuple[dict[str, int], list[uuid.UUID]]:
+    """Delete the evidence of these calls; returns how many rows went per call id, and their
+    ids."""
     condition: sa.ColumnElement[bool] = ConsentEvidence.call_id.in_(call_ids)
     if evidence_ids:
         condition = sa.or_(condition, ConsentEvidence.id.in_(evidence_ids))
     gone = session.execute(
         sa.delete(ConsentEvidence)
         .where(condition)
-        .returning(ConsentEvidence.call_id)
+        .returning(ConsentEvidence.call_id, ConsentEvidence.id)
         .execution_options(synchronize_session=False)
     ).all()
     counts: dict[str, int] = {}
-    for (call_id,) in gone:
+    for call_id, _ in gone:
         counts[call_id] = counts.get(call_id, 0) + 1
-    return counts
+    return counts, [evidence_id for _, evidence_id in gone]
 
 
-def delete_unused_consent_evidence(session: Session, now: datetime) -> int:
+def delete_unused_consent_evidence(session: Session, now: datetime, runtime: Runtime) -> int:
     """Delete consent evidence whose call never became a (live) recording, once the longest
     retention of its policy version has passed: evidence of consent is kept as long as the
     recording it covers, and no longer (e.g. a call whose audio never arrived)."""
@@ -272,6 +291,7 @@ def delete_unused_consent_evidence(session: Session, now: datetime) -> int:
         ).group_by(PolicyPurpose.policy_version_id)
     ).all()
     deleted = 0
+    gone_ids: list[uuid.UUID] = []
     for version_id, days in longest:
         live_recording = sa.exists().where(
             Recording.state.in_(LIVE_STATES),
@@ -291,7 +311,11 @@ def delete_unused_consent_evidence(session: Session, now: datetime) -> int:
             .execution_options(synchronize_session=False)
         ).all()
         deleted += len(gone)
+        gone_ids.extend(row.id for row in gone)
     if deleted:
+        from callvault.backup.journal import journal_erasure
+
+        journal_erasure(runtime, "consent_evidence_erased", {"consent_evidence": gone_ids}, at=now)
         record(
             session,
             actor="system",
@@ -447,7 +471,9 @@ def delete_expired_recordings(
         if progress is not None:
             progress(len(ids))
     with transaction(runtime.sessions) as session:
-        evidence += delete_unused_consent_evidence(session, now)
+        evidence += delete_unused_consent_evidence(session, now, runtime)
+    retire_expired_epochs(runtime, now)
+    with transaction(runtime.sessions) as session:
         overdue = overdue_count(session, now)
     result = SweepResult(
         dry_run=False,

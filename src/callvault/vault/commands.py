@@ -23,6 +23,27 @@ def rotate() -> None:
     )
 
 
+@keys_app.command("epochs")
+def epochs(as_json: bool = typer.Option(False, "--json", help="Print the epochs as JSON.")) -> None:
+    """List the key epochs: week, recordings, and whether the KEK is live or destroyed.
+    Lista nyckelepoker: vecka, inspelningar och om nyckeln lever eller är förstörd."""
+    from callvault.cli import runtime
+    from callvault.vault.epochs import summarise_epochs
+
+    summaries = summarise_epochs(runtime())
+    if as_json:
+        typer.echo(json.dumps([s.as_dict() for s in summaries]))
+        return
+    for s in summaries:
+        when = f" {s.destroyed_at}" if s.destroyed_at else ""
+        typer.echo(
+            f"{s.epoch}  {s.week_start}..{s.week_end}  {s.recordings:>7} recordings  "
+            f"KEK {s.kek}{when}"
+        )
+    if not summaries:
+        typer.echo("no key epochs yet / inga nyckelepoker ännu")
+
+
 def fsck(
     repair: bool = typer.Option(False, "--repair", help="Remove orphans, not only report."),
     grace_minutes: float = typer.Option(

@@ -23,12 +23,13 @@ def _aad(context: str) -> bytes:
     return f"callvault/field/v1|{context}".encode()
 
 
-def seal(keyring: Keyring, text: str, context: str) -> bytes:
-    """Encrypt `text` under a fresh data key wrapped by the keyring; bound to `context`."""
+def seal(keyring: Keyring, text: str, context: str, epoch: str | None = None) -> bytes:
+    """Encrypt `text` under a fresh data key wrapped by the keyring (by the key epoch's KEK
+    when given, as for a recording's caller number); bound to `context`."""
     key = secrets.token_bytes(32)
     nonce = secrets.token_bytes(_NONCE)
     body = AESGCM(key).encrypt(nonce, text.encode("utf-8"), _aad(context))
-    wrapped = keyring.wrap(key, _aad(context))
+    wrapped = keyring.wrap(key, _aad(context), epoch)
     kek = wrapped.kek_id.encode()
     return (
         struct.pack(">BHH", _VERSION, len(kek), len(wrapped.ciphertext))
@@ -70,8 +71,10 @@ def unseal(keyring: Keyring, sealed: bytes, context: str) -> str:
 
 
 def reseal(keyring: Keyring, sealed: bytes, context: str) -> bytes:
-    """The same text sealed again under the active KEK (key rotation)."""
-    return seal(keyring, unseal(keyring, sealed, context), context)
+    """The same text sealed again under its current KEK, in its epoch if it has one (rotation)."""
+    kek_id = sealed_kek_id(sealed)
+    epoch = next((s.epoch for s in keyring.epochs() if kek_id in s.kek_ids), None)
+    return seal(keyring, unseal(keyring, sealed, context), context, epoch)
 
 
 def phone_lookup_hash(keyring: Keyring, e164: str) -> str:

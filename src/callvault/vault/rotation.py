@@ -33,6 +33,7 @@ def rewrap_everything(runtime: Runtime, *, batch: int = 500) -> tuple[int, int]:
     with transaction(runtime.sessions) as session:
         data_keys = rewrap_all(session, runtime.keyring, batch=batch)
     active = runtime.keyring.active_kek_id()
+    current = {active} | {s.kek_ids[-1] for s in runtime.keyring.epochs() if s.live}
     load_models()  # the parts' models register their sealed columns when imported
     sealed = 0
     for column in SEALED_COLUMNS:
@@ -44,7 +45,7 @@ def rewrap_everything(runtime: Runtime, *, batch: int = 500) -> tuple[int, int]:
             ).all()
             for row in rows:
                 value: bytes = row[-1]
-                if sealed_kek_id(value) == active:
+                if sealed_kek_id(value) in current:
                     continue
                 where = [c == v for c, v in zip(pk, row[:-1], strict=True)]
                 session.execute(

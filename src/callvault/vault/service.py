@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import secrets
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from callvault.errors import CallvaultError, IntegrityError, KeyringError, NotFound
 from callvault.runtime import Runtime
 from callvault.vault import envelope
+from callvault.vault.epochs import epoch_of
 from callvault.vault.keyring import Keyring, WrappedKey
 from callvault.vault.models import Artifact
 from callvault.vault.storage import BlobStore, new_blob_name
@@ -42,8 +44,14 @@ def store_artifact(
     kind: str,
     chunks: Iterable[bytes],
     media_type: str,
+    *,
+    expires_at: datetime | None = None,
 ) -> Artifact:
     """Encrypt `chunks` under a fresh 256-bit data key, store the blob, then add the row.
+
+    The data key is wrapped by the KEK of the owner's key epoch: the deletion week of
+    `expires_at` when given (a new recording), else the epoch of the owner's other artifacts
+    (a transcript joins its recording's epoch), else the active KEK (a DSAR bundle).
 
     The blob is written (and made durable) before the row exists, so a crash leaves at worst an
     orphan blob, which fsck removes; never a row without its blob. An earlier artifact of the
@@ -60,7 +68,10 @@ def store_artifact(
         nonce_prefix=secrets.token_bytes(7),
         counter=counter,
     )
-    wrapped = runtime.keyring.wrap(data_key, _key_aad(artifact_id))
+    epoch = (
+        epoch_of(expires_at) if expires_at is not None else owner_epoch(session, runtime, owner_id)
+    )
+    wrapped = runtime.keyring.wrap(data_key, _key_aad(artifact_id), epoch)
     _track(session, runtime.blobs)
     session.info.setdefault(_PENDING, set()).add(blob_name)
     try:
@@ -92,6 +103,19 @@ def store_artifact(
     session.flush()
     log.info("artifact_stored", owner_id=str(owner_id), kind=kind, artifact_id=str(artifact_id))
     return artifact
+
+
+def owner_epoch(session: Session, runtime: Runtime, owner_id: uuid.UUID) -> str | None:
+    """The key epoch the owner's artifacts are wrapped in, if any."""
+    kek_id = session.scalar(
+        sa.select(Artifact.kek_id).where(Artifact.owner_id == owner_id).limit(1)
+    )
+    if kek_id is None:
+        return None
+    for state in runtime.keyring.epochs():
+        if kek_id in state.kek_ids:
+            return state.epoch
+    return None
 
 
 def _track(session: Session, blobs: BlobStore) -> None:
@@ -274,6 +298,24 @@ def shred_owner_keys(session: Session, owner_id: uuid.UUID) -> list[str]:
     return names
 
 
+def shred_keys_of(session: Session, owner_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """`shred_owner_keys` for many owners in one statement; returns each owner's blob names."""
+    names: dict[uuid.UUID, list[str]] = {owner: [] for owner in owner_ids}
+    if not names:
+        return names
+    session.flush()
+    gone = session.execute(
+        sa.delete(Artifact)
+        .where(Artifact.owner_id.in_(list(names)))
+        .returning(Artifact.owner_id, Artifact.blob_name)
+        .execution_options(synchronize_session=False)
+    ).all()
+    for owner_id, blob_name in gone:
+        names[owner_id].append(blob_name)
+    log.info("owner_keys_shredded", owners=len(names), artifacts=len(gone))
+    return names
+
+
 def delete_blobs(runtime: Runtime, names: Iterable[str]) -> int:
     """Delete blobs (idempotent); returns how many were asked for."""
     return delete_blobs_from(runtime.blobs, names, strict=True)
@@ -293,19 +335,22 @@ def delete_blobs_from(blobs: BlobStore, names: Iterable[str], *, strict: bool = 
 
 
 def rewrap_all(session: Session, keyring: Keyring, *, batch: int = 500) -> int:
-    """Re-wrap every data key not under the active KEK; the audio is not touched."""
-    active = keyring.active_kek_id()
+    """Re-wrap every data key not under its current KEK (the active one, or its epoch's
+    newest); the audio is not touched. Keys stay in their epoch."""
+    current = {keyring.active_kek_id()} | {s.kek_ids[-1] for s in keyring.epochs() if s.live}
+    epoch_by_kek = {k: s.epoch for s in keyring.epochs() if s.live for k in s.kek_ids}
     done = 0
     while True:
         artifacts = session.scalars(
-            sa.select(Artifact).where(Artifact.kek_id != active).limit(batch)
+            sa.select(Artifact).where(Artifact.kek_id.not_in(current)).limit(batch)
         ).all()
         if not artifacts:
             return done
         for artifact in artifacts:
+            target = keyring.current_kek_for(artifact.kek_id)
             key = unwrap_data_key(keyring, artifact)
-            wrapped = keyring.wrap(key, _key_aad(artifact.id))
-            if wrapped.kek_id != active:
+            wrapped = keyring.wrap(key, _key_aad(artifact.id), epoch_by_kek.get(artifact.kek_id))
+            if wrapped.kek_id != target:
                 raise KeyringError("the keyring changed its active key during rotation")
             artifact.kek_id, artifact.wrapped_key = wrapped.kek_id, wrapped.ciphertext
         session.flush()

@@ -50,6 +50,7 @@ class DpoFigures:
     refusals: list[Any] = field(default_factory=list)
     refusals_total: int = 0
     expiring_grants: list[Any] = field(default_factory=list)
+    restores_without_journal: list[Any] = field(default_factory=list)
 
 
 def live_recording_counts(session: Session, now: datetime) -> tuple[int, int]:
@@ -107,6 +108,7 @@ def dpo_figures(
 ) -> DpoFigures:
     from callvault.access.grants import list_grants
     from callvault.access.service import refusals_by_user_and_day
+    from callvault.backup.queries import restores_without_journal
     from callvault.dsar.service import ACTIVE, list_requests
     from callvault.retention.service import overdue_count
 
@@ -125,6 +127,7 @@ def dpo_figures(
         for g in list_grants(session, runtime, principal, active_only=True)
         if g.valid_until <= now + SOON
     ]
+    figures.restores_without_journal = restores_without_journal(session)
     return figures
 
 

@@ -76,6 +76,7 @@ def withdraw(
     only that call: consent is withdrawn by a person, not by a call.
     """
     from callvault.audit.service import record
+    from callvault.backup.journal import journal_erasure
     from callvault.dsar.service import BundleDeletion, shred_bundles_of_callers
     from callvault.retention.tasks import finish_recording_deletions
     from callvault.vault.fields import phone_lookup_hash
@@ -117,7 +118,14 @@ def withdraw(
         now=now,
         withdrawal_id=withdrawal.id,
     )
-    evidence = _delete_remaining_consent_evidence(session, number_hash)
+    evidence_ids = _delete_remaining_consent_evidence(session, number_hash)
+    evidence = len(evidence_ids)
+    journal_erasure(
+        runtime,
+        "withdrawal_registered",
+        {"withdrawals": [withdrawal.id], "consent_evidence": evidence_ids},
+        at=now,
+    )
     if number_hash is not None:
         # A bundle holds the consent evidence even of a caller with no recording left.
         shred_bundles_of_callers(session, runtime, [number_hash], reason=BundleDeletion.WITHDRAWAL)
@@ -143,16 +151,19 @@ def withdraw(
     return WithdrawalReceipt(reference=withdrawal.reference, registered_at=now)
 
 
-def _delete_remaining_consent_evidence(session: Session, number_hash: str | None) -> int:
+def _delete_remaining_consent_evidence(
+    session: Session, number_hash: str | None
+) -> list[uuid.UUID]:
     """Evidence of calls that never became a recording (or not yet) goes with the consent."""
     if number_hash is None:
-        return 0
-    result = session.execute(
+        return []
+    gone = session.execute(
         sa.delete(ConsentEvidence)
         .where(ConsentEvidence.caller_number_hash == number_hash)
+        .returning(ConsentEvidence.id)
         .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    ).all()
+    return [row.id for row in gone]
 
 
 def withdrawn_during(session: Session, number_hash: str, started_at: datetime) -> bool:

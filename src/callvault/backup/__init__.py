@@ -1,0 +1,1 @@
+"""Backups and restores that never bring an erased call back (§7 reaching into backups)."""
