@@ -95,6 +95,34 @@ def test_the_dpo_may_narrow_but_never_widen(
     assert grant.valid_until == clock.now() + timedelta(days=3)
 
 
+def test_a_narrowing_that_breaks_the_grant_rules_is_a_clear_refusal(
+    session: Session, runtime: Runtime, clock: FixedClock, make_account: MakeAccount, dpo: Account
+) -> None:
+    # A date range without its dates reached an assert in the comparison: a 500, not a 4xx.
+    qa = make_account(Role.QA_MANAGER)
+    now = clock.now()
+    asked = ask(
+        session,
+        runtime,
+        qa,
+        clock,
+        scope=GrantScope(ScopeKind.DATE_RANGE, date_from=now - timedelta(days=9), date_until=now),
+    )
+    for broken in (
+        GrantScope(ScopeKind.DATE_RANGE, date_from=now - timedelta(days=2)),
+        GrantScope(ScopeKind.DATE_RANGE, date_until=now),
+    ):
+        with pytest.raises(InvalidInput):
+            service.approve_request(
+                session,
+                runtime,
+                principal_of(dpo),
+                asked.id,
+                narrowed=terms(clock, scope=broken),
+                source="t",
+            )
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

@@ -193,6 +193,8 @@ def approve_request(
     request = _pending(session, request_id)
     asked = request_terms(request)
     terms = narrowed or asked
+    if narrowed is not None:  # well-formed first (a date range has both dates), then compared
+        narrowed.scope.check()
     if not narrower_or_equal(asked, terms):
         raise InvalidInput("an approval may narrow the request, never widen it")
     grant = create_grant(
