@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -121,6 +121,35 @@ def test_a_narrowing_that_breaks_the_grant_rules_is_a_clear_refusal(
                 narrowed=terms(clock, scope=broken),
                 source="t",
             )
+
+
+@pytest.mark.parametrize(
+    ("date_from", "date_until"),
+    [
+        ("0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59+00:00"),
+        ("2026-01-01T00:00:00+00:00", "9999-12-31T23:59:59-14:00"),
+        ("0001-01-01T00:00:00+14:00", "2026-01-01T00:00:00+00:00"),
+    ],
+)
+def test_scope_dates_stay_in_the_window_dates_can_be_shown_in(
+    session: Session,
+    runtime: Runtime,
+    clock: FixedClock,
+    make_account: MakeAccount,
+    dpo: Account,
+    date_from: str,
+    date_until: str,
+) -> None:
+    # A manager's request for 0001-01-01..9999-12-31 was stored and then broke the request
+    # pages (the DPO's list too) with a 500 when shown in Stockholm time; with a -14:00 offset
+    # the insert itself overflowed (a 500 from the API).
+    scope = GrantScope(
+        ScopeKind.DATE_RANGE,
+        date_from=datetime.fromisoformat(date_from),
+        date_until=datetime.fromisoformat(date_until),
+    )
+    with pytest.raises(InvalidInput, match="dates run from"):
+        ask(session, runtime, make_account(Role.QA_MANAGER), clock, scope=scope)
 
 
 @pytest.mark.parametrize(
