@@ -123,6 +123,28 @@ def test_a_narrowing_that_breaks_the_grant_rules_is_a_clear_refusal(
             )
 
 
+@pytest.mark.parametrize("why", ["\u200b" * 20, "\u3164" * 20, "!!!!!!!!!! !!!!!!!!!!", "kort"])
+def test_a_justification_must_say_something(
+    session: Session,
+    runtime: Runtime,
+    clock: FixedClock,
+    make_account: MakeAccount,
+    dpo: Account,
+    why: str,
+) -> None:
+    # Twenty zero-width spaces passed as the "why" the DPO decides on: the rule for reasons
+    # (visible characters, two words or ten letters) holds here too.
+    with pytest.raises(InvalidInput, match="justify"):
+        service.submit_request(
+            session,
+            runtime,
+            principal_of(make_account(Role.QA_MANAGER)),
+            terms(clock),
+            justification=why,
+            source="t",
+        )
+
+
 @pytest.mark.parametrize(
     ("date_from", "date_until"),
     [
