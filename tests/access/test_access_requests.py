@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -93,6 +93,85 @@ def test_the_dpo_may_narrow_but_never_widen(
     )
     assert grant.variant == "pseudonymised"
     assert grant.valid_until == clock.now() + timedelta(days=3)
+
+
+def test_a_narrowing_that_breaks_the_grant_rules_is_a_clear_refusal(
+    session: Session, runtime: Runtime, clock: FixedClock, make_account: MakeAccount, dpo: Account
+) -> None:
+    # A date range without its dates reached an assert in the comparison: a 500, not a 4xx.
+    qa = make_account(Role.QA_MANAGER)
+    now = clock.now()
+    asked = ask(
+        session,
+        runtime,
+        qa,
+        clock,
+        scope=GrantScope(ScopeKind.DATE_RANGE, date_from=now - timedelta(days=9), date_until=now),
+    )
+    for broken in (
+        GrantScope(ScopeKind.DATE_RANGE, date_from=now - timedelta(days=2)),
+        GrantScope(ScopeKind.DATE_RANGE, date_until=now),
+    ):
+        with pytest.raises(InvalidInput):
+            service.approve_request(
+                session,
+                runtime,
+                principal_of(dpo),
+                asked.id,
+                narrowed=terms(clock, scope=broken),
+                source="t",
+            )
+
+
+@pytest.mark.parametrize("why", ["\u200b" * 20, "\u3164" * 20, "!!!!!!!!!! !!!!!!!!!!", "kort"])
+def test_a_justification_must_say_something(
+    session: Session,
+    runtime: Runtime,
+    clock: FixedClock,
+    make_account: MakeAccount,
+    dpo: Account,
+    why: str,
+) -> None:
+    # Twenty zero-width spaces passed as the "why" the DPO decides on: the rule for reasons
+    # (visible characters, two words or ten letters) holds here too.
+    with pytest.raises(InvalidInput, match="justify"):
+        service.submit_request(
+            session,
+            runtime,
+            principal_of(make_account(Role.QA_MANAGER)),
+            terms(clock),
+            justification=why,
+            source="t",
+        )
+
+
+@pytest.mark.parametrize(
+    ("date_from", "date_until"),
+    [
+        ("0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59+00:00"),
+        ("2026-01-01T00:00:00+00:00", "9999-12-31T23:59:59-14:00"),
+        ("0001-01-01T00:00:00+14:00", "2026-01-01T00:00:00+00:00"),
+    ],
+)
+def test_scope_dates_stay_in_the_window_dates_can_be_shown_in(
+    session: Session,
+    runtime: Runtime,
+    clock: FixedClock,
+    make_account: MakeAccount,
+    dpo: Account,
+    date_from: str,
+    date_until: str,
+) -> None:
+    # A manager's request for 0001-01-01..9999-12-31 was stored and then broke the request
+    # pages (the DPO's list too) with a 500 when shown in Stockholm time; with a -14:00 offset
+    # the insert itself overflowed (a 500 from the API).
+    scope = GrantScope(
+        ScopeKind.DATE_RANGE,
+        date_from=datetime.fromisoformat(date_from),
+        date_until=datetime.fromisoformat(date_until),
+    )
+    with pytest.raises(InvalidInput, match="dates run from"):
+        ask(session, runtime, make_account(Role.QA_MANAGER), clock, scope=scope)
 
 
 @pytest.mark.parametrize(

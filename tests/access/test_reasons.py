@@ -33,6 +33,8 @@ def test_reasons_are_normalised(raw: str, normalised: str) -> None:
         "!!!!! !!!!!",  # no word holds a letter or digit
         "         a",
         "a\u200bb\u200bc\u200bd\u200be",
+        "\u3164" * 12,  # Hangul filler: a "letter" that shows nothing
+        "\uffa0" * 5 + " " + "\u115f" * 5,
         "",
         None,
     ],

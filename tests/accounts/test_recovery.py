@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from callvault.accounts import recovery, service
+from callvault.accounts.auth import Principal
 from callvault.accounts.models import Account, PasswordReset, RecoveryCode
 from callvault.accounts.roles import Role
 from callvault.audit.models import AuditEntry
@@ -106,6 +107,54 @@ def test_it_cannot_reset_a_dpos_password(
     it, dpo = make_account(Role.IT_ADMIN), make_account(Role.DPO)
     with pytest.raises(PermissionDenied):
         recovery.issue_password_reset(session, runtime, dpo, actor=f"account:{it.id}", source="t")
+
+
+def _live_link(session: Session, runtime: Runtime, it: Account, person: Account) -> str:
+    issued = recovery.issue_password_reset(
+        session, runtime, person, actor=f"account:{it.id}", source="t"
+    )
+    return issued.url.rsplit("/", 1)[1]
+
+
+def test_a_reset_link_dies_when_the_account_becomes_a_dpos(
+    session: Session, runtime: Runtime, make_account: MakeAccount
+) -> None:
+    # IT may not reset a DPO's password; a link it got while the person was a manager must not
+    # become a way in once a DPO promotes them.
+    it, dpo = make_account(Role.IT_ADMIN), make_account(Role.DPO)
+    person = make_account(Role.TRAINING_MANAGER)
+    token = _live_link(session, runtime, it, person)
+    principal = Principal(kind="account", id=dpo.id, role=Role.DPO.value, session_id=None)
+    service.change_role(
+        session, runtime, actor_principal=principal, account_id=person.id, role="dpo", source="t"
+    )
+    with pytest.raises(InvalidInput):
+        recovery.complete_password_reset(
+            session, runtime, token=token, new_password=NEW_PASSWORD, source="t"
+        )
+
+
+def test_a_reset_link_dies_when_the_person_changes_their_password_or_is_disabled(
+    session: Session, runtime: Runtime, make_account: MakeAccount
+) -> None:
+    it, person = make_account(Role.IT_ADMIN), make_account(Role.QA_MANAGER)
+    token = _live_link(session, runtime, it, person)
+    service.change_password(
+        session,
+        runtime,
+        account_id=person.id,
+        current_password=PASSWORD,
+        new_password=NEW_PASSWORD,
+        keep_session=None,
+        source="t",
+    )
+    with pytest.raises(InvalidInput):  # they remembered: the link handed on is spent
+        recovery.reset_link_account(session, runtime, token)
+    token = _live_link(session, runtime, it, person)
+    service.disable_account(session, runtime, person, actor=f"account:{it.id}", source="t")
+    service.enable_account(session, runtime, person, actor=f"account:{it.id}", source="t")
+    with pytest.raises(InvalidInput):  # a disable is not undone for links given out before it
+        recovery.reset_link_account(session, runtime, token)
 
 
 def test_reset_link_over_http(

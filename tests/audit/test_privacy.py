@@ -54,6 +54,7 @@ def test_personal_data_kinds_finds_phones_and_emails_but_not_ids(
         ("QA review of ticket 4711", "QA review of ticket 4711"),
         ("tel:0721593360 nr0721593360 070.159.33.60", "tel:[phone] nr[phone] [phone]"),
         ("ring 0721593360nu", "ring [phone]nu"),
+        ("ärende_0721593360 och 072_159_33_60", "ärende_[phone] och [phone]"),
         ("uppföljning 2026-03-02 av rec12345678", "uppföljning 2026-03-02 av rec12345678"),
         (
             "grant 12345678-9012-4345-8789-012345678901 ticket 4711",
@@ -109,6 +110,9 @@ def test_personal_data_kinds_never_flags_random_uuids() -> None:
         ("zero\u200bwidth", "zerowidth"),
         ("tab\tand\nnewline", "tab and newline"),
         ("\uff21\uff22", "AB"),  # full-width letters under NFKC
+        # Letters that show nothing (Hangul fillers, Khmer inherent vowels): default-ignorable
+        ("a\u3164\uffa0\u115f\u1160b", "ab"),
+        ("a\u17b4\u17b5\u034f\u180bb", "ab"),
     ],
 )
 def test_visible_text_drops_control_and_format_characters(raw: str, visible: str) -> None:

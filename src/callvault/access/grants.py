@@ -16,6 +16,7 @@ from callvault.accounts.auth import Principal
 from callvault.accounts.models import Account
 from callvault.accounts.roles import GRANTEE_ROLES, Role
 from callvault.errors import InvalidInput, NotFound, PermissionDenied
+from callvault.inputs import EARLIEST_DAY, LATEST_DAY
 from callvault.policy.models import PolicyPurpose, PolicyVersion
 from callvault.policy.service import version_in_force
 from callvault.runtime import Runtime
@@ -47,6 +48,11 @@ class GrantScope:
         extra = [k.value for k, present in given.items() if present and k != self.kind]
         if extra:
             raise InvalidInput(f"a {self.kind.value} scope takes no {', '.join(extra)} fields")
+        for moment in (self.date_from, self.date_until):
+            # Checked before any conversion: 9999-12-31T23:59:59-14:00 overflows on the way to
+            # UTC, and a year-9999 date cannot be shown in Stockholm time.
+            if moment is not None and not EARLIEST_DAY <= moment.date() <= LATEST_DAY:
+                raise InvalidInput(f"scope dates run from {EARLIEST_DAY} to {LATEST_DAY}")
         if self.kind == ScopeKind.DATE_RANGE:
             if self.date_from is None or self.date_until is None:
                 raise InvalidInput("a date_range scope needs both date_from and date_until")

@@ -24,8 +24,10 @@ from callvault.access.models import (
     ScopeKind,
     Variant,
 )
+from callvault.access.reasons import is_meaningful
 from callvault.accounts.auth import Principal
 from callvault.accounts.roles import GRANTEE_ROLES, Role
+from callvault.audit.privacy import visible_text
 from callvault.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from callvault.runtime import Runtime
 
@@ -96,8 +98,8 @@ def submit_request(
     """A training or QA manager asks for access on the terms of a grant, saying why."""
     if principal.kind != "account" or principal.role not in GRANTEE_ROLES:
         raise PermissionDenied("only training and quality assurance managers ask for access")
-    reason = " ".join(justification.split())
-    if not MIN_JUSTIFICATION <= len(reason) <= MAX_JUSTIFICATION:
+    reason = visible_text(justification)
+    if not MIN_JUSTIFICATION <= len(reason) <= MAX_JUSTIFICATION or not is_meaningful(reason):
         raise InvalidInput(
             f"justify the request in {MIN_JUSTIFICATION}–{MAX_JUSTIFICATION} characters"
         )
@@ -193,6 +195,8 @@ def approve_request(
     request = _pending(session, request_id)
     asked = request_terms(request)
     terms = narrowed or asked
+    if narrowed is not None:  # well-formed first (a date range has both dates), then compared
+        narrowed.scope.check()
     if not narrower_or_equal(asked, terms):
         raise InvalidInput("an approval may narrow the request, never widen it")
     grant = create_grant(

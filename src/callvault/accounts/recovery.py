@@ -68,11 +68,7 @@ def issue_password_reset(
     if account.disabled_at is not None:
         raise Conflict("the account is disabled; enable it first")
     now = runtime.clock.now()
-    session.execute(
-        sa.update(PasswordReset)
-        .where(PasswordReset.account_id == account.id, PasswordReset.used_at.is_(None))
-        .values(used_at=now)
-    )
+    spend_reset_links(session, account.id, now)
     token = secrets.token_urlsafe(32)
     reset = PasswordReset(
         account_id=account.id,
@@ -96,6 +92,16 @@ def issue_password_reset(
     return IssuedReset(account.id, f"{base}{RESET_PATH}{token}", reset.expires_at)
 
 
+def spend_reset_links(session: Session, account_id: uuid.UUID, now: datetime) -> None:
+    """End every unused link of the account: a new link, a password change, a disable or a role
+    change makes earlier links void (a link is for the account as it was when IT issued it)."""
+    session.execute(
+        sa.update(PasswordReset)
+        .where(PasswordReset.account_id == account_id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
+
+
 def _live_reset(session: Session, runtime: Runtime, token: str, *, lock: bool) -> PasswordReset:
     if not token or len(token) > 100:
         raise InvalidInput(RESET_INVALID)
@@ -108,6 +114,12 @@ def _live_reset(session: Session, runtime: Runtime, token: str, *, lock: bool) -
     account = session.get(Account, reset.account_id)
     if account is None or account.disabled_at is not None:
         raise InvalidInput(RESET_INVALID)
+    from callvault.accounts.service import _guard_dpo_account
+
+    try:  # whoever issued the link must still be allowed to reset this account
+        _guard_dpo_account(session, reset.created_by, account)
+    except PermissionDenied:
+        raise InvalidInput(RESET_INVALID) from None
     return reset
 
 

@@ -158,6 +158,7 @@ def disable_account(
     now = runtime.clock.now()
     if account.disabled_at is None:
         account.disabled_at = now
+    recovery.spend_reset_links(session, account.id, now)
     ended = sessions.end_account_sessions(session, account.id, now=now, reason="disabled")
     session.flush()
     _audit(
@@ -259,6 +260,7 @@ def change_role(
     previous = account.role
     now = runtime.clock.now()
     account.role = new_role
+    recovery.spend_reset_links(session, account.id, now)  # issued for the account's old role
     # A demoted manager must not keep using an open session, and a new dpo/it_admin must sign
     # in again to meet the second-factor rule of the new role.
     ended = sessions.end_account_sessions(session, account.id, now=now, reason="role_changed")
@@ -512,6 +514,7 @@ def change_password(
     account.password_hash = passwords.hash_password(new_password)
     account.password_changed_at = now
     account.password_must_change = False
+    recovery.spend_reset_links(session, account.id, now)
     ended = 0
     if end_other_sessions:
         ended = sessions.end_account_sessions(

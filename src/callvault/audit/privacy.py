@@ -37,7 +37,8 @@ def _phone_spans(text: str) -> list[tuple[int, int]]:
 
 # A letter glued to a number ("nr0721593360") hides it from the matcher, which wants a number to
 # stand apart from words; such letters are blanked (same length) before matching.
-LETTER_BY_DIGIT = re.compile(r"[^\W\d_](?=\d)|(?<=\d)[^\W\d_]")
+# An underscore counts as such a letter ("ärende_0721593360", "072_159_33_60").
+LETTER_BY_DIGIT = re.compile(r"[^\W\d](?=\d)|(?<=\d)[^\W\d]")
 MATCHER_REGION = "SE"
 
 
@@ -61,10 +62,19 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+# Unicode's Default_Ignorable_Code_Point: shown as nothing, though some are letters (Hangul
+# fillers, Khmer inherent vowels) or marks (variation selectors) rather than format characters.
+DEFAULT_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+
+
 def visible_text(text: str) -> str:
     """`text` in NFKC with control, format and other invisible characters (NUL, zero-width
-    space, bidi marks) removed and runs of white space made one space."""
-    text = unicodedata.normalize("NFKC", text)
+    space, bidi marks, Hangul fillers) removed and runs of white space made one space."""
+    text = DEFAULT_IGNORABLE.sub("", unicodedata.normalize("NFKC", text))
     kept = (
         " " if ch.isspace() else ch
         for ch in text
