@@ -62,6 +62,17 @@ def test_descriptions_follow_the_language(
     assert any("Training" in p["description"] for p in en)  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_each_retention_line_reads_period_then_purpose_without_doubled_punctuation(
+    session: Session, runtime: Runtime, first_version: PolicyVersion, language: str
+) -> None:
+    sections = art13_information(session, runtime, "employee", language)["sections"]
+    lines = [line for s in sections for line in s["paragraphs"]]  # type: ignore[attr-defined]
+    retention = [line for line in lines if line.startswith(("90 dagar: ", "90 days: "))]
+    assert len(retention) == 2, lines
+    assert not any(".:" in line for line in lines), lines
+
+
 @pytest.mark.parametrize(("audience", "language"), [("visitor", "sv"), ("caller", "de")])
 def test_unknown_audience_or_language_is_refused(
     session: Session, runtime: Runtime, first_version: PolicyVersion, audience: str, language: str

@@ -182,7 +182,9 @@ def art13_information(
         legal_basis = identity.fill(employee_basis(version, language), language)
     rights = _t("rights_text" if audience == "caller" else "rights_employee", language)
     retention_lines = [
-        f"{p['description']}: {_t('days', language, n=p['retention_days'])}" for p in purposes
+        # The period first: a description is a sentence with its own full stop ("… (§2).: 90 days").
+        f"{_t('days', language, n=p['retention_days'])}: {p['description']}"
+        for p in purposes
     ]
     sections = [
         {
