@@ -92,6 +92,17 @@ def test_it_cannot_reset_the_dpos_second_factor(
     assert dpo.totp_enabled_at is not None
 
 
+def test_it_sees_no_buttons_on_a_dpos_account_that_would_be_refused(
+    client: TestClient, runtime: Runtime, people: dict[str, Person]
+) -> None:
+    dpo, agent = people["dpo"].id, people["agent"].id
+    log_in(client, runtime, people["it_admin"])
+    page = client.get("/accounts").text
+    for action in ("disable", "totp-reset", "password-reset"):
+        assert f'action="/accounts/{dpo}/{action}"' not in page, action
+    assert f'action="/accounts/{agent}/disable"' in page
+
+
 def test_it_cannot_create_a_dpo(
     client: TestClient, session: Session, runtime: Runtime, people: dict[str, Person]
 ) -> None:
