@@ -69,6 +69,16 @@ def init(
     typer.echo(f"callvault is initialised in {rt.settings.data_dir}")
 
 
+def served_settings(settings: Settings, host: str, port: int) -> Settings:
+    """Without CALLVAULT_PUBLIC_URL, links the server hands out (password reset) point to where
+    it listens: the default's port 8000 was wrong for `serve --port 8840` or `make run PORT=…`."""
+    if "public_url" in settings.model_fields_set:
+        return settings
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - compared, not bound
+    shown = f"[{shown}]" if ":" in shown else shown
+    return settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
@@ -83,6 +93,7 @@ def serve(
 
     rt = runtime()
     rt.settings.check_production_ready()
+    rt.settings = served_settings(rt.settings, host, port)
     if init_first:
         for line in initialise(rt):
             typer.echo(line)

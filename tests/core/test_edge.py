@@ -266,3 +266,19 @@ def run_query(
         "server": ("testserver", 80),
     }
     asyncio.run(asyncio.wait_for(app(scope, exchange.receive, exchange.send), timeout=30))
+
+
+# --- the public URL serve hands out ---------------------------------------------------------------
+
+
+def test_serve_points_links_at_its_own_port_unless_a_public_url_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from callvault.cli import served_settings
+    from callvault.config import Settings
+
+    monkeypatch.delenv("CALLVAULT_PUBLIC_URL", raising=False)
+    assert served_settings(Settings(), "127.0.0.1", 8840).public_url == "http://127.0.0.1:8840"
+    assert served_settings(Settings(), "0.0.0.0", 8080).public_url == "http://127.0.0.1:8080"  # noqa: S104
+    monkeypatch.setenv("CALLVAULT_PUBLIC_URL", "https://callvault.example")
+    assert served_settings(Settings(), "0.0.0.0", 8080).public_url == "https://callvault.example"  # noqa: S104

@@ -73,7 +73,12 @@ async def ingest(request: Request, runtime: RuntimeDep, session: SessionDep) -> 
 
     token = _bearer(request)
     account = await run_in_threadpool(authenticate_token, session, token, "ingest")
+    account_id = account.id
     await run_in_threadpool(note_use_apart, runtime, account)
+    # End this request's read transaction: on SQLite (WAL) a transaction that read before
+    # another connection committed (the "last used" write just above) may not write later
+    # ("database is locked", a 500 on the first ingest of each minute).
+    await run_in_threadpool(session.rollback)
     limit = ingest_body_limit(runtime.settings)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -111,7 +116,7 @@ async def ingest(request: Request, runtime: RuntimeDep, session: SessionDep) -> 
             runtime,
             audio.file,
             meta,
-            actor=f"service:{account.id}",
+            actor=f"service:{account_id}",
             source=source,
         )
     finally:
