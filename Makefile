@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-web corpus-heldout clean
+.PHONY: run test install lint typecheck bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-web bench-quality corpus-heldout clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,9 @@ corpus-heldout: $(STAMP)
 
 bench-web: $(STAMP)
 	$(PY) -m benchmarks.web
+
+bench-quality: $(STAMP)
+	$(PY) -m benchmarks.quality
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
