@@ -169,6 +169,8 @@ def test_a_revoked_grant_stops_saving_at_once(
         json={"answers": _full_answers(form), "comments": []},
     )
     assert response.status_code == 404
+    assert client.get(f"/api/v1/qa/evaluations/{evaluation['id']}").status_code == 404
+    assert client.get("/api/v1/qa/evaluations").json()["items"] == []
 
 
 @pytest.mark.parametrize(

@@ -116,7 +116,7 @@ def test_the_queue_follows_the_evaluations(
     ("extra", "message"),
     [
         ({"per_agent": 0}, None),
-        ({"seed": "not a seed!"}, "letters and digits"),
+        ({"seed": "0701234567"}, "16 hexadecimal characters"),
         ({"from": "2025-10-01T00:00:00+00:00"}, "at most 92 days"),
         ({"until": "2026-02-01T00:00:00+00:00"}, "ends before"),
     ],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import secrets
 import uuid
 from collections import defaultdict
@@ -32,6 +33,7 @@ from callvault.runtime import Runtime
 MAX_PER_AGENT = 50
 MAX_PERIOD = timedelta(days=92)
 MAX_SEED = 64
+SEED = re.compile(r"[0-9a-f]{16}")
 
 
 def draw(
@@ -95,8 +97,8 @@ def create_sample(
         raise InvalidInput("a sampling period is at most 92 days")
     if not 1 <= per_agent <= MAX_PER_AGENT:
         raise InvalidInput(f"draw from 1 to {MAX_PER_AGENT} calls per agent")
-    if seed is not None and not (0 < len(seed) <= MAX_SEED and seed.isalnum()):
-        raise InvalidInput(f"a seed is 1 to {MAX_SEED} letters and digits")
+    if seed is not None and not SEED.fullmatch(seed):
+        raise InvalidInput("a seed is 16 hexadecimal characters, as drawn")
     forms.published_version(session, form_id)
     now = runtime.clock.now()
     population = covered_population(session, principal, start, until, now)

@@ -31,6 +31,7 @@ from callvault.quality.models import (
     QaSampleItem,
 )
 from callvault.quality.scoring import QuestionRule, Score, points_for, score
+from callvault.recordings.models import Recording
 from callvault.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -342,11 +343,23 @@ def visible_evaluation(
     raise NotFound(NOT_FOUND)
 
 
-def evaluations_of_evaluator(session: Session, principal: Principal) -> list[QaEvaluation]:
+def evaluations_of_evaluator(
+    session: Session, principal: Principal, now: datetime
+) -> list[QaEvaluation]:
+    """The evaluator's own evaluations of calls a live QA grant of theirs still covers."""
+    from callvault.access import service as access
+
+    grants = coverage.qa_grants(session, principal, now)
+    if not grants:
+        return []
+    covered = sa.select(Recording.id).where(
+        access._readable(now), sa.or_(*(access.covers(g) for g in grants))
+    )
     return list(
         session.scalars(
             sa.select(QaEvaluation)
             .where(QaEvaluation.evaluator_id == principal.id)
+            .where(QaEvaluation.recording_id.in_(covered))
             .order_by(QaEvaluation.updated_at.desc())
             .limit(500)
         )

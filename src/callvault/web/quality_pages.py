@@ -91,7 +91,9 @@ def _labels(request: Request, principal: Principal) -> str:
 
 
 @router.get("/qa", response_class=HTMLResponse)
-def qa_home(request: Request, principal: QaOrAgent, session: SessionDep) -> Response:
+def qa_home(
+    request: Request, principal: QaOrAgent, session: SessionDep, runtime: RuntimeDep
+) -> Response:
     """QA managers: forms, evaluations, disputes to answer, samples, calibrations. Agents: their
     own submitted evaluations."""
     if principal.role == Role.AGENT:
@@ -118,7 +120,9 @@ def qa_home(request: Request, principal: QaOrAgent, session: SessionDep) -> Resp
         "quality/home.html",
         {
             "forms": form_rows,
-            "evaluations": service.evaluations_of_evaluator(session, principal)[:50],
+            "evaluations": service.evaluations_of_evaluator(
+                session, principal, runtime.clock.now()
+            )[:50],
             "disputes": feedback.open_disputes(session, principal),
             "published": _published_forms(session, language),
         },
