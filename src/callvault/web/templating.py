@@ -36,7 +36,6 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("/it", N_("IT dashboard"), frozenset({"it_admin"})),
     NavItem("/recordings", N_("Recordings"), frozenset({"training_manager", "qa_manager"})),
     NavItem("/qa", N_("Quality assurance"), frozenset({"qa_manager", "agent"})),
-    NavItem("/qa/reports", N_("QA reports"), frozenset({"qa_manager", "agent"})),
     NavItem("/grants", N_("Grants"), frozenset({"dpo"})),
     NavItem("/policy/manage", N_("Purposes and policy"), frozenset({"dpo"})),
     NavItem("/dsars", N_("Access requests"), frozenset({"dpo"})),
