@@ -31,6 +31,15 @@ def test_the_draw_is_a_function_of_population_and_seed() -> None:
     assert len(draw(POPULATION[:2], "x", 5)) == 2  # fewer calls than asked: all of them
 
 
+def test_every_call_is_as_likely_to_be_drawn() -> None:
+    four = [(uuid.UUID(int=n), "a-1") for n in range(4)]
+    counts = {rid: 0 for rid, _ in four}
+    for n in range(400):
+        [(picked, _)] = draw(four, f"{n:016x}", 1)
+        counts[picked] += 1
+    assert all(60 <= c <= 140 for c in counts.values()), counts  # 100 each, ±4.5 sd
+
+
 @pytest.fixture
 def calls(make_recording: MakeRecording, clock: FixedClock) -> list[Any]:
     now = clock.now()
