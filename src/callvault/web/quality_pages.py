@@ -74,6 +74,8 @@ def _labels(request: Request, principal: Principal) -> str:
                 "title_en": gettext("Title in English"),
                 "text_sv": gettext("Question in Swedish"),
                 "text_en": gettext("Question in English"),
+                "help_sv": gettext("Help text in Swedish"),
+                "help_en": gettext("Help text in English"),
                 "kind": gettext("Kind"),
                 "yes_no": gettext("Yes/no"),
                 "scale": gettext("Scale 1–5"),
