@@ -237,3 +237,22 @@ def test_samples_and_calibrations_go_with_the_recording(
     session.expire_all()
     for table in (QaSampleItem, QaCalibration, QaCalibrationMember, QaEvaluation):
         assert _count(session, table) == 0, table
+
+
+def test_a_longer_results_retention_keeps_no_consent_evidence_longer(
+    session: Session, runtime: Runtime, clock: FixedClock, dpo: Account
+) -> None:
+    from callvault.consent.models import ConsentEvidence
+    from callvault.policy.service import version_in_force
+    from callvault.retention.service import delete_unused_consent_evidence
+
+    _register_results_retention(session, runtime, dpo, days=365)
+    version = version_in_force(session, clock.now())
+    orphan = ConsentEvidence(
+        call_id="CA-never-recorded", digit="1", given_at=clock.now() - timedelta(days=91),
+        policy_version_id=version.id, prompt_sha256="0" * 64, prompt_version="v1",
+        language="sv", source="ivr", created_at=clock.now() - timedelta(days=91),
+    )  # fmt: skip
+    session.add(orphan)
+    session.flush()
+    assert delete_unused_consent_evidence(session, clock.now()) == 1
