@@ -256,3 +256,15 @@ def test_a_longer_results_retention_keeps_no_consent_evidence_longer(
     session.add(orphan)
     session.flush()
     assert delete_unused_consent_evidence(session, clock.now()) == 1
+
+
+def test_the_results_retention_is_told_to_employees_not_callers(
+    session: Session, runtime: Runtime, dpo: Account
+) -> None:
+    from callvault.policy.art13 import art13_information
+
+    _register_results_retention(session, runtime, dpo, days=365)
+    employees = art13_information(session, runtime, "employee", "sv")["retention"]
+    callers = art13_information(session, runtime, "caller", "sv")["retention"]
+    assert employees["by_purpose"][EVALUATION_RESULTS] == 365  # type: ignore[index]
+    assert EVALUATION_RESULTS not in callers["by_purpose"]  # type: ignore[index]

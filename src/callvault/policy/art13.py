@@ -145,6 +145,8 @@ def art13_information(
             "variants": list(p.variants),
         }
         for p in version.purposes
+        # a purpose that keeps results about employees (no variants: no recording) is theirs
+        if p.variants or audience == "employee"
     ]
     dpo = settings.dpo_contact
     if audience == "caller":
