@@ -372,6 +372,7 @@ def evaluation_out(
     """An evaluation as JSON; the agent's view has no recording id (no audio, §6)."""
     version = session.get(QaFormVersion, evaluation.form_version_id)
     assert version is not None
+    scales = {q.id: q.kind == "scale" for q in forms.questions_of(version)}
     out: dict[str, Any] = {
         "id": str(evaluation.id),
         "state": evaluation.state,
@@ -388,7 +389,13 @@ def evaluation_out(
             evaluation.acknowledged_at.isoformat() if evaluation.acknowledged_at else None
         ),
         "answers": [
-            {"question_id": str(a.question_id), "value": _value_out(a.value), "points": a.points}
+            {
+                "question_id": str(a.question_id),
+                "value": int(a.value)
+                if scales.get(a.question_id) and a.value.isdigit()
+                else a.value,
+                "points": a.points,
+            }
             for a in evaluation.answers
         ],
         "comments": [{"at": c.at_s, "text": c.text} for c in evaluation.comments],
@@ -411,10 +418,6 @@ def evaluation_out(
     if not for_agent:
         out["recording_id"] = str(evaluation.recording_id)
     return out
-
-
-def _value_out(value: str) -> str | int:
-    return int(value) if value.isdigit() else value
 
 
 def _audit(
