@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install lint typecheck bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-redaction-memory bench-web bench-backup corpus-heldout clean
+.PHONY: run test install lint typecheck bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-redaction-memory bench-web bench-backup bench-quality corpus-heldout clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,9 @@ bench-web: $(STAMP)
 # retention sweep with key epochs against main's (set MAIN to another checkout to compare).
 bench-backup: $(STAMP)
 	$(PY) -m benchmarks.backup $(if $(MAIN),--compare-with $(MAIN))
+
+bench-quality: $(STAMP)
+	$(PY) -m benchmarks.quality
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

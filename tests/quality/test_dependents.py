@@ -182,3 +182,89 @@ def test_the_results_purpose_is_no_recording_purpose(
         select_purposes(version, [EVALUATION_RESULTS])
     with pytest.raises(InvalidInput):
         make_grant(make_account(Role.QA_MANAGER), purpose=EVALUATION_RESULTS, variant="original")
+
+
+def test_samples_and_calibrations_go_with_the_recording(
+    qa: Account,
+    make_account: MakeAccount,
+    make_grant: MakeGrant,
+    make_recording: MakeRecording,
+    form_version: Any,
+    runtime: Runtime,
+    clock: FixedClock,
+    session: Session,
+) -> None:
+    from callvault.quality import calibration, sampling
+    from callvault.quality.models import QaCalibration, QaCalibrationMember, QaSampleItem
+    from callvault.retention.service import delete_expired_recordings
+
+    other = make_account(Role.QA_MANAGER)
+    make_grant(qa)
+    make_grant(other)
+    recording = make_recording(artifacts=True, expires_in=timedelta(days=2))
+    now = clock.now()
+    sampling.create_sample(
+        session,
+        runtime,
+        principal_of(qa),
+        form_id=form_version.form_id,
+        start=now - timedelta(days=7),
+        until=now,
+        per_agent=1,
+        source="test",
+    )
+    opened = calibration.create_calibration(
+        session,
+        runtime,
+        principal_of(qa),
+        recording_id=recording.id,
+        form_id=form_version.form_id,
+        evaluator_ids=[qa.id, other.id],
+        reason="kalibrering vecka 10 för teamet",
+        source="test",
+    )
+    calibration.start_evaluation(
+        session,
+        runtime,
+        principal_of(other),
+        opened.id,
+        reason="kalibrering vecka 10 för teamet",
+        source="test",
+    )
+    assert _count(session, QaSampleItem) == 1 and _count(session, QaCalibration) == 1
+    clock.advance(days=3)
+    delete_expired_recordings(runtime)
+    session.expire_all()
+    for table in (QaSampleItem, QaCalibration, QaCalibrationMember, QaEvaluation):
+        assert _count(session, table) == 0, table
+
+
+def test_a_longer_results_retention_keeps_no_consent_evidence_longer(
+    session: Session, runtime: Runtime, clock: FixedClock, dpo: Account
+) -> None:
+    from callvault.consent.models import ConsentEvidence
+    from callvault.policy.service import version_in_force
+    from callvault.retention.service import delete_unused_consent_evidence
+
+    _register_results_retention(session, runtime, dpo, days=365)
+    version = version_in_force(session, clock.now())
+    orphan = ConsentEvidence(
+        call_id="CA-never-recorded", digit="1", given_at=clock.now() - timedelta(days=91),
+        policy_version_id=version.id, prompt_sha256="0" * 64, prompt_version="v1",
+        language="sv", source="ivr", created_at=clock.now() - timedelta(days=91),
+    )  # fmt: skip
+    session.add(orphan)
+    session.flush()
+    assert delete_unused_consent_evidence(session, clock.now()) == 1
+
+
+def test_the_results_retention_is_told_to_employees_not_callers(
+    session: Session, runtime: Runtime, dpo: Account
+) -> None:
+    from callvault.policy.art13 import art13_information
+
+    _register_results_retention(session, runtime, dpo, days=365)
+    employees = art13_information(session, runtime, "employee", "sv")["retention"]
+    callers = art13_information(session, runtime, "caller", "sv")["retention"]
+    assert employees["by_purpose"][EVALUATION_RESULTS] == 365  # type: ignore[index]
+    assert EVALUATION_RESULTS not in callers["by_purpose"]  # type: ignore[index]

@@ -169,6 +169,8 @@ def test_a_revoked_grant_stops_saving_at_once(
         json={"answers": _full_answers(form), "comments": []},
     )
     assert response.status_code == 404
+    assert client.get(f"/api/v1/qa/evaluations/{evaluation['id']}").status_code == 404
+    assert client.get("/api/v1/qa/evaluations").json()["items"] == []
 
 
 @pytest.mark.parametrize(
@@ -364,3 +366,33 @@ def test_another_managers_evaluation_is_not_found(
     assert stranger.get(url).status_code == 404
     assert stranger.put(url, json={"answers": []}).status_code == 404
     assert stranger.post(f"{url}/submit").status_code == 404
+
+
+def test_options_may_be_named_by_the_client(
+    client_for: ClientFor, qa: Account, make_recording: MakeRecording, make_grant: MakeGrant
+) -> None:
+    recording = make_recording(artifacts=False)
+    make_grant(qa)
+    client = client_for(qa)
+    spec = {
+        "title": "Kort formulär",
+        "sections": [{"title": "Allt", "questions": [
+            {"text": "Avslut", "kind": "choice", "weight": 1, "critical": False,
+             "allow_na": False, "options": [{"id": "1", "text": "Bra", "points": 1},
+                                            {"id": "2", "text": "Dåligt", "points": 0.25}]},
+        ]}],
+    }  # fmt: skip
+    form = published_form(client, spec)
+    assert [o["id"] for o in questions(form)[0]["options"]] == ["1", "2"]
+    evaluation = _start(client, recording.id, form)
+    url = f"/api/v1/qa/evaluations/{evaluation['id']}"
+    saved = client.put(
+        url, json={"answers": [{"question_id": questions(form)[0]["id"], "value": 2}]}
+    )
+    assert saved.status_code == 200, saved.text
+    assert client.get(url).json()["answers"][0]["value"] == "2"
+    assert client.post(f"{url}/submit").json() == {"score": 25.0, "failed": False}
+    twice = copy.deepcopy(spec)
+    twice["sections"][0]["questions"][0]["options"][1]["id"] = "1"
+    refused = client.post("/api/v1/qa/forms", json=twice)
+    assert refused.status_code == 422 and "same id" in refused.json()["message"]

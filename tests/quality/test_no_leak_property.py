@@ -1,5 +1,6 @@
 """Property (hypothesis): whatever a QA manager's grants, they can evaluate exactly the calls a
-live QA grant covers (the rest get 404), and reports show nothing outside them.
+live QA grant covers (the rest get 404), and reports, their evaluation list, samples and other
+evaluators' evaluations show nothing outside them, through the service and through the routes.
 
 The oracle is plain Python over the grants as written, with its own reading of which weeks a
 date range covers (weeks that begin and end inside it)."""
@@ -24,7 +25,7 @@ from callvault.errors import NotFound
 from callvault.quality import reports, service
 from callvault.runtime import Runtime
 from tests.access.conftest import MakeAccount, MakeGrant, MakeRecording, principal_of
-from tests.quality.conftest import REASON, MakeEvaluation
+from tests.quality.conftest import REASON, ClientFor, MakeEvaluation
 
 AGENTS = ("a-1", "a-2")
 TEAMS = ("t-1", "t-2")
@@ -91,10 +92,13 @@ def _report_shows(g: GrantSpec, call: CallSpec, started: datetime) -> bool:
 
 
 @pytest.fixture
-def people(make_account: MakeAccount, make_grant: MakeGrant) -> tuple[Account, Account]:
+def people(
+    make_account: MakeAccount, make_grant: MakeGrant, client_for: ClientFor
+) -> tuple[Account, Account, Any]:
+    """A master evaluator who sees everything, and the user under test with a signed-in client."""
     master, user = make_account(Role.QA_MANAGER), make_account(Role.QA_MANAGER)
     make_grant(master)
-    return master, user
+    return master, user, client_for(user)
 
 
 @settings(
@@ -107,7 +111,7 @@ def people(make_account: MakeAccount, make_grant: MakeGrant) -> tuple[Account, A
     grant_list=st.lists(grant_specs, min_size=1, max_size=3),
 )
 def test_nothing_outside_the_grants(
-    people: tuple[Account, Account],
+    people: tuple[Account, Account, Any],
     make_recording: MakeRecording,
     make_grant: MakeGrant,
     make_evaluation: MakeEvaluation,
@@ -119,11 +123,12 @@ def test_nothing_outside_the_grants(
     call_list: list[CallSpec],
     grant_list: list[GrantSpec],
 ) -> None:
-    master, user = people
+    master, user, client = people
     now = clock.now()
     savepoint = session.begin_nested()
     try:
         recordings = []
+        theirs = []
         for n, c in enumerate(call_list):
             recording = make_recording(
                 artifacts=False,
@@ -132,7 +137,7 @@ def test_nothing_outside_the_grants(
                 started_at=now - timedelta(days=c.days_ago, minutes=n),
             )
             recordings.append(recording)
-            make_evaluation(master, recording)
+            theirs.append(make_evaluation(master, recording))
         for g in grant_list:
             scope = {
                 "all": GrantScope(ScopeKind.ALL),
@@ -192,5 +197,29 @@ def test_nothing_outside_the_grants(
         )
         if report["by_question"]:
             assert team_wide
+
+        # the same through the routes
+        http = client.get("/api/v1/qa/reports").json()
+        assert http["total"] == report["total"] and http["by_agent"] == report["by_agent"]
+        for evaluation in theirs:  # another evaluator's work is never shown
+            assert client.get(f"/api/v1/qa/evaluations/{evaluation.id}").status_code == 404
+        covered = {
+            str(r.id)
+            for n, (c, r) in enumerate(zip(call_list, recordings, strict=True))
+            if any(_covers(g, c, r.started_at, n == 0) for g in grant_list)
+        }
+        listed = client.get("/api/v1/qa/evaluations").json()["items"]
+        assert {i["recording_id"] for i in listed} == covered
+        drawn = client.post(
+            "/api/v1/qa/samples",
+            json={
+                "form_id": str(form_version.form_id),
+                "from": (now - timedelta(days=30)).isoformat(),
+                "until": now.isoformat(),
+                "per_agent": 5,
+            },
+        )
+        assert drawn.status_code == 201
+        assert {i["recording_id"] for i in drawn.json()["items"]} == covered
     finally:
         savepoint.rollback()

@@ -31,6 +31,15 @@ def test_the_draw_is_a_function_of_population_and_seed() -> None:
     assert len(draw(POPULATION[:2], "x", 5)) == 2  # fewer calls than asked: all of them
 
 
+def test_every_call_is_as_likely_to_be_drawn() -> None:
+    four = [(uuid.UUID(int=n), "a-1") for n in range(4)]
+    counts = {rid: 0 for rid, _ in four}
+    for n in range(400):
+        [(picked, _)] = draw(four, f"{n:016x}", 1)
+        counts[picked] += 1
+    assert all(60 <= c <= 140 for c in counts.values()), counts  # 100 each, ±4.5 sd
+
+
 @pytest.fixture
 def calls(make_recording: MakeRecording, clock: FixedClock) -> list[Any]:
     now = clock.now()
@@ -116,7 +125,7 @@ def test_the_queue_follows_the_evaluations(
     ("extra", "message"),
     [
         ({"per_agent": 0}, None),
-        ({"seed": "not a seed!"}, "letters and digits"),
+        ({"seed": "0701234567"}, "16 hexadecimal characters"),
         ({"from": "2025-10-01T00:00:00+00:00"}, "at most 92 days"),
         ({"until": "2026-02-01T00:00:00+00:00"}, "ends before"),
     ],

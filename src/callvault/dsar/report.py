@@ -105,10 +105,12 @@ _T: dict[str, dict[str, str]] = {
     "contents_text": {
         "sv": "recordings/<id>/: ljudet (FLAC, dekrypterat), transkription (JSON) och "
         "metadata (JSON). consent_evidence.json, withdrawals.json, deletions.json, "
-        "access_log.json och, för medarbetare, own_activity.json.",
+        "access_log.json och, för medarbetare, own_activity.json och evaluations.json "
+        "(kvalitetsutvärderingar, invändningar och svar).",
         "en": "recordings/<id>/: the audio (FLAC, decrypted), transcript (JSON) and metadata "
         "(JSON). consent_evidence.json, withdrawals.json, deletions.json, access_log.json "
-        "and, for employees, own_activity.json.",
+        "and, for employees, own_activity.json and evaluations.json (quality evaluations, "
+        "disputes and answers).",
     },
 }
 

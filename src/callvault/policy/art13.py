@@ -162,6 +162,8 @@ def art13_information(
             "variants": list(p.variants),
         }
         for p in version.purposes
+        # a purpose that keeps results about employees (no variants: no recording) is theirs
+        if p.variants or audience == "employee"
     ]
     identity = identity_in_force(session, settings)
     dpo = identity.dpo_contact

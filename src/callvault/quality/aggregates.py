@@ -91,10 +91,11 @@ def take_back_agents(session: Session, evaluation_ids: Sequence[uuid.UUID]) -> N
     """Subtract these (about to be deleted) evaluations from the per-agent rows."""
     if not evaluation_ids:
         return
+    team = sa.func.coalesce(QaEvaluation.team, sa.literal_column("''"))  # one expression
     rows = session.execute(
         sa.select(
             QaEvaluation.week,
-            sa.func.coalesce(QaEvaluation.team, ""),
+            team,
             QaEvaluation.agent_id,
             QaFormVersion.form_id,
             sa.func.count(),
@@ -109,7 +110,7 @@ def take_back_agents(session: Session, evaluation_ids: Sequence[uuid.UUID]) -> N
         )
         .group_by(
             QaEvaluation.week,
-            sa.func.coalesce(QaEvaluation.team, ""),
+            team,
             QaEvaluation.agent_id,
             QaFormVersion.form_id,
         )
@@ -152,7 +153,7 @@ def rebuild(session: Session, since: date | None = None) -> None:
     )
     session.execute(sa.delete(QaWeeklyTeam).where(QaWeeklyTeam.week.in_(weeks)))
     session.execute(sa.delete(QaWeeklyQuestion).where(QaWeeklyQuestion.week.in_(weeks)))
-    team = sa.func.coalesce(QaEvaluation.team, "")
+    team = sa.func.coalesce(QaEvaluation.team, sa.literal_column("''"))
     failed = sa.func.sum(sa.case((QaEvaluation.failed.is_(True), 1), else_=0))
     base = (
         sa.select(

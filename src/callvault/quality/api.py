@@ -178,7 +178,9 @@ def create_evaluation(
 
 
 @router.get("/evaluations")
-def list_evaluations(principal: QaOrAgent, session: SessionDep, mine: bool = False) -> JSONResponse:
+def list_evaluations(
+    principal: QaOrAgent, session: SessionDep, runtime: RuntimeDep, mine: bool = False
+) -> JSONResponse:
     """An agent's own submitted evaluations (`mine=true`), or the evaluations a QA manager wrote."""
     if principal.role == Role.AGENT:
         items = [
@@ -188,7 +190,7 @@ def list_evaluations(principal: QaOrAgent, session: SessionDep, mine: bool = Fal
     else:
         items = [
             service.evaluation_out(session, e)
-            for e in service.evaluations_of_evaluator(session, principal)
+            for e in service.evaluations_of_evaluator(session, principal, runtime.clock.now())
         ]
     return _json({"items": items})
 

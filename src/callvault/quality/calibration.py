@@ -60,7 +60,7 @@ def create_calibration(
         if account is None or account.disabled_at is not None or account.role != Role.QA_MANAGER:
             raise InvalidInput(f"evaluator {number} is not an active QA manager")
         member = Principal(kind="account", id=account.id, role=account.role, session_id=None)
-        if coverage.covered_recording(session, member, recording.id, now) is None:
+        if not coverage.is_covered(session, member, recording.id, now):
             raise InvalidInput(f"evaluator {number} has no live QA grant covering this call")
     calibration = QaCalibration(
         id=uuid.uuid4(),

@@ -31,17 +31,19 @@ def qa_grants(session: Session, principal: Principal, now: datetime) -> list[Acc
     ]
 
 
-def covered_recording(
+def is_covered(
     session: Session, principal: Principal, recording_id: uuid.UUID, now: datetime
-) -> Recording | None:
-    """The recording, if readable and covered by one of the principal's live QA grants."""
+) -> bool:
+    """Whether the recording is readable and covered by one of the principal's live QA grants
+    (one query for the grants, one for the recording; nothing else is loaded)."""
     grants = qa_grants(session, principal, now)
     if not grants:
-        return None
+        return False
     covered = sa.or_(*(access.covers(g) for g in grants))
-    return session.scalar(
-        sa.select(Recording).where(Recording.id == recording_id, access._readable(now), covered)
+    found = session.scalar(
+        sa.select(Recording.id).where(Recording.id == recording_id, access._readable(now), covered)
     )
+    return found is not None
 
 
 def require_covered(
@@ -52,10 +54,9 @@ def require_covered(
     *,
     action: str,
     source: str,
-) -> Recording:
-    """The covered recording, or the same 404 as everywhere, with the refusal audited."""
-    recording = covered_recording(session, principal, recording_id, runtime.clock.now())
-    if recording is None:
+) -> None:
+    """Nothing if covered; otherwise the same 404 as everywhere, with the refusal audited."""
+    if not is_covered(session, principal, recording_id, runtime.clock.now()):
         access.refuse_access(
             runtime,
             principal,
@@ -66,7 +67,6 @@ def require_covered(
             purpose=QUALITY_ASSURANCE,
         )
         raise NotFound(access.NOT_FOUND)
-    return recording
 
 
 def open_for_evaluation(

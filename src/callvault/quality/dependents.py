@@ -24,6 +24,7 @@ from callvault.quality import aggregates
 from callvault.quality.models import (
     EvaluationState,
     QaCalibration,
+    QaCalibrationMember,
     QaComment,
     QaEvaluation,
     QaSampleItem,
@@ -77,6 +78,11 @@ def delete_with_recordings(
         session.scalars(sa.select(QaCalibration.id).where(QaCalibration.recording_id.in_(ids)))
     )
     if calibrations:
+        session.execute(
+            sa.delete(QaCalibrationMember)
+            .where(QaCalibrationMember.calibration_id.in_(calibrations))
+            .execution_options(synchronize_session=False)
+        )
         session.execute(
             sa.delete(QaCalibration)
             .where(QaCalibration.id.in_(calibrations))

@@ -58,9 +58,14 @@ def _label(value: LabelIn | None, what: str, *, required: bool = True) -> tuple[
 
 
 class OptionSpec(BaseModel):
+    """An option of a choice question: its label (`label`, or `text` like a question's) and
+    its points from 0 to 1; `id` optionally names it (answers then use that id)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    label: LabelIn
+    label: LabelIn | None = None
+    text: LabelIn | None = None
+    id: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = None
     points: float
 
 
@@ -111,6 +116,9 @@ def _build_version(spec: FormSpec, version: QaFormVersion) -> None:
                 raise InvalidInput(f"question {number}: a choice question needs 2 or more options")
             if any(not 0 <= o.points <= 1 for o in q.options):
                 raise InvalidInput(f"question {number}: an option's points are from 0 to 1")
+            given = [o.id for o in q.options if o.id]
+            if len(set(given)) != len(given):
+                raise InvalidInput(f"question {number}: two options have the same id")
         elif q.options:
             raise InvalidInput(f"question {number}: only choice questions have options")
     check_weights([q.weight for q in questions])
@@ -125,10 +133,10 @@ def _build_version(spec: FormSpec, version: QaFormVersion) -> None:
             if q.options:
                 options = []
                 for o in q.options:
-                    o_sv, o_en = _label(o.label, "an option's label")
+                    o_sv, o_en = _label(o.label or o.text, "an option's label")
                     options.append(
                         {
-                            "id": "o" + uuid.uuid4().hex[:11],
+                            "id": o.id or "o" + uuid.uuid4().hex[:11],
                             "label_sv": o_sv,
                             "label_en": o_en,
                             "points": float(o.points),

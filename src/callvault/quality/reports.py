@@ -57,21 +57,6 @@ class Window:
     week_from: date | None = None
     week_until: date | None = None
 
-    def _weeks(self, week: date) -> bool:
-        return (self.week_from is None or week >= self.week_from) and (
-            self.week_until is None or week < self.week_until
-        )
-
-    def shows_team(self, team: str, week: date) -> bool:
-        return self.agent_id is None and self.team in (None, team) and self._weeks(week)
-
-    def shows_agent(self, team: str, agent_id: str, week: date) -> bool:
-        return (
-            self.team in (None, team)
-            and self.agent_id in (None, agent_id.lower())
-            and self._weeks(week)
-        )
-
 
 EVERYTHING: tuple[Window, ...] = (Window(),)
 
@@ -157,50 +142,37 @@ def team_report(
     windows = tuple(windows)
     weeks = [start + timedelta(weeks=n) for n in range((end - start).days // 7)]
 
-    def in_scope(table: Any) -> list[sa.ColumnElement[bool]]:
+    def in_scope(table: Any, *, agents: bool) -> list[sa.ColumnElement[bool]]:
+        """The period, the team asked for, and what the windows let this reader see."""
         clauses = [table.week >= start, table.week < end]
         if team is not None:
             clauses.append(table.team == team)
+        seen = [_window_sql(table, w) for w in windows if agents or w.agent_id is None]
+        clauses.append(sa.or_(*seen) if seen else sa.false())
         return clauses
 
-    agent_rows = [
-        r
-        for r in session.execute(
-            sa.select(
-                QaWeeklyAgent.week,
-                QaWeeklyAgent.team,
-                QaWeeklyAgent.agent_id,
-                QaWeeklyAgent.form_id,
-                QaWeeklyAgent.evaluations,
-                QaWeeklyAgent.score_sum,
-                QaWeeklyAgent.failed,
-            ).where(*in_scope(QaWeeklyAgent))
-        )
-        if any(w.shows_agent(r.team, r.agent_id, r.week) for w in windows)
-    ]
-    team_visible = {
-        (week, t)
-        for week, t in session.execute(
-            sa.select(QaWeeklyTeam.week, QaWeeklyTeam.team)
-            .where(*in_scope(QaWeeklyTeam))
-            .distinct()
-        )
-        if any(w.shows_team(t, week) for w in windows)
-    }
-    team_rows = [
-        r
-        for r in session.execute(
-            sa.select(
-                QaWeeklyTeam.week,
-                QaWeeklyTeam.team,
-                QaWeeklyTeam.form_id,
-                QaWeeklyTeam.evaluations,
-                QaWeeklyTeam.score_sum,
-                QaWeeklyTeam.failed,
-            ).where(*in_scope(QaWeeklyTeam))
-        )
-        if (r.week, r.team) in team_visible
-    ]
+    agent_rows = session.execute(
+        sa.select(
+            QaWeeklyAgent.week,
+            QaWeeklyAgent.team,
+            QaWeeklyAgent.agent_id,
+            QaWeeklyAgent.form_id,
+            QaWeeklyAgent.evaluations,
+            QaWeeklyAgent.score_sum,
+            QaWeeklyAgent.failed,
+        ).where(*in_scope(QaWeeklyAgent, agents=True))
+    ).all()
+    team_rows = session.execute(
+        sa.select(
+            QaWeeklyTeam.week,
+            QaWeeklyTeam.team,
+            QaWeeklyTeam.form_id,
+            QaWeeklyTeam.evaluations,
+            QaWeeklyTeam.score_sum,
+            QaWeeklyTeam.failed,
+        ).where(*in_scope(QaWeeklyTeam, agents=False))
+    ).all()
+    team_visible = {(r.week, r.team) for r in team_rows}
     # Week, team and form figures: the team's own row where the whole team is visible (it
     # outlives the evaluations), the visible agents' rows elsewhere.
     by_week: dict[date, _Sum] = defaultdict(_Sum)
@@ -216,13 +188,17 @@ def team_report(
             for target in (by_week[a.week], by_team[a.team][a.week], by_form[a.form_id][a.week]):
                 target.add(a.evaluations, a.score_sum, a.failed)
 
-    question_rows = [
-        r
-        for r in session.execute(
-            sa.select(QaWeeklyQuestion).where(*in_scope(QaWeeklyQuestion))
-        ).scalars()
-        if (r.week, r.team) in team_visible
-    ]
+    question_rows = session.execute(
+        sa.select(
+            QaWeeklyQuestion.week,
+            QaWeeklyQuestion.question_id,
+            QaWeeklyQuestion.form_id,
+            QaWeeklyQuestion.answered,
+            QaWeeklyQuestion.points_sum,
+            QaWeeklyQuestion.not_applicable,
+            QaWeeklyQuestion.zero,
+        ).where(*in_scope(QaWeeklyQuestion, agents=False))
+    ).all()
     by_question: dict[uuid.UUID, dict[date, list[float]]] = defaultdict(
         lambda: defaultdict(lambda: [0, 0.0, 0, 0])
     )
@@ -290,6 +266,19 @@ def team_report(
         ],
         "by_question": [question_out(q, s) for q, s in by_question.items()],
     }
+
+
+def _window_sql(table: Any, window: Window) -> sa.ColumnElement[bool]:
+    clauses: list[sa.ColumnElement[bool]] = []
+    if window.team is not None:
+        clauses.append(table.team == window.team)
+    if window.agent_id is not None:
+        clauses.append(sa.func.lower(table.agent_id) == window.agent_id)
+    if window.week_from is not None:
+        clauses.append(table.week >= window.week_from)
+    if window.week_until is not None:
+        clauses.append(table.week < window.week_until)
+    return sa.and_(sa.true(), *clauses)
 
 
 def _form_titles(

@@ -1,20 +1,23 @@
 """Sampling: N random calls per agent per period from the recordings a QA manager's grants
 cover, drawn reproducibly from a seed that is shown and audited, so nobody can pick the calls.
 
-The draw is a pure function of the population and the seed: the covered recordings are grouped
-by agent, each agent's ids sorted, and `random.Random(f"{seed}|{agent}")` picks N of them. The
-audit entry holds the seed, the population's size and a SHA-256 of its ids, so anyone can redo
-the draw and see the same calls.
+The draw is a pure function of the population and the seed: each covered recording is ranked
+by SHA-256 of `"{seed}|{recording id}"`, and every agent's N lowest-ranked calls are the
+sample. A random seed makes that a uniform random draw; the same seed over the same calls gives
+the same sample whatever order they are read in. The audit entry holds the seed, the
+population's size and a SHA-256 of its ids in id order, so anyone can redo the draw and check.
+The population is read once as a stream, keeping N calls per agent: a period with a million
+covered calls costs no more memory than a small one.
 """
 
 from __future__ import annotations
 
 import hashlib
-import random
+import heapq
+import re
 import secrets
 import uuid
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,45 +35,68 @@ from callvault.runtime import Runtime
 MAX_PER_AGENT = 50
 MAX_PERIOD = timedelta(days=92)
 MAX_SEED = 64
+SEED = re.compile(r"[0-9a-f]{16}")
+
+
+class Draw:
+    """Keeps, per agent, the `per_agent` recordings with the lowest rank under `seed`."""
+
+    def __init__(self, seed: str, per_agent: int) -> None:
+        self.seed = seed
+        self.per_agent = per_agent
+        # per agent a max-heap (negated ranks) of the best calls so far
+        self._best: dict[str, list[tuple[int, str, uuid.UUID]]] = {}
+
+    def rank(self, recording_id: uuid.UUID) -> int:
+        digest = hashlib.sha256(f"{self.seed}|{recording_id}".encode()).digest()
+        return int.from_bytes(digest, "big")
+
+    def add(self, recording_id: uuid.UUID, agent: str) -> None:
+        heap = self._best.setdefault(agent, [])
+        item = (-self.rank(recording_id), str(recording_id), recording_id)
+        if len(heap) < self.per_agent:
+            heapq.heappush(heap, item)
+        elif item > heap[0]:
+            heapq.heapreplace(heap, item)
+
+    def chosen(self) -> list[tuple[uuid.UUID, str]]:
+        """Agents in order, each agent's calls lowest rank first."""
+        return [
+            (rid, agent)
+            for agent in sorted(self._best)
+            for _, _, rid in sorted(self._best[agent], reverse=True)
+        ]
 
 
 def draw(
-    population: Sequence[tuple[uuid.UUID, str]], seed: str, per_agent: int
+    population: Iterable[tuple[uuid.UUID, str]], seed: str, per_agent: int
 ) -> list[tuple[uuid.UUID, str]]:
     """`per_agent` recordings per agent from (recording id, agent) pairs, fixed by `seed`."""
-    by_agent: dict[str, list[uuid.UUID]] = defaultdict(list)
+    chooser = Draw(seed, per_agent)
     for rid, agent in population:
-        by_agent[agent].append(rid)
-    chosen: list[tuple[uuid.UUID, str]] = []
-    for agent in sorted(by_agent):
-        ids = sorted(by_agent[agent], key=str)
-        # reproducible on purpose; the seed itself comes from `secrets`
-        rng = random.Random(f"{seed}|{agent}")  # noqa: S311
-        picked = rng.sample(ids, min(per_agent, len(ids)))
-        chosen.extend((rid, agent) for rid in picked)
-    return chosen
-
-
-def population_digest(population: Sequence[tuple[uuid.UUID, str]]) -> str:
-    text = "\n".join(sorted(str(rid) for rid, _ in population))
-    return hashlib.sha256(text.encode()).hexdigest()
+        chooser.add(rid, agent)
+    return chooser.chosen()
 
 
 def covered_population(
     session: Session, principal: Principal, start: datetime, until: datetime, now: datetime
-) -> list[tuple[uuid.UUID, str]]:
+) -> Iterator[tuple[uuid.UUID, str]]:
+    """The covered, readable recordings of the period as (id, agent), in id order, streamed."""
     grants = coverage.qa_grants(session, principal, now)
     if not grants:
-        return []
+        return
     rows = session.execute(
-        sa.select(Recording.id, Recording.agent_id).where(
+        sa.select(Recording.id, Recording.agent_id)
+        .where(
             access._readable(now),
             Recording.started_at >= start,
             Recording.started_at < until,
             sa.or_(*(access.covers(g) for g in grants)),
         )
-    ).all()
-    return [(rid, agent) for rid, agent in rows]
+        .order_by(Recording.id)
+        .execution_options(yield_per=5000)
+    )
+    yield from ((row[0], row[1]) for row in rows)
 
 
 def create_sample(
@@ -95,14 +121,20 @@ def create_sample(
         raise InvalidInput("a sampling period is at most 92 days")
     if not 1 <= per_agent <= MAX_PER_AGENT:
         raise InvalidInput(f"draw from 1 to {MAX_PER_AGENT} calls per agent")
-    if seed is not None and not (0 < len(seed) <= MAX_SEED and seed.isalnum()):
-        raise InvalidInput(f"a seed is 1 to {MAX_SEED} letters and digits")
+    if seed is not None and not SEED.fullmatch(seed):
+        raise InvalidInput("a seed is 16 hexadecimal characters, as drawn")
     forms.published_version(session, form_id)
     now = runtime.clock.now()
-    population = covered_population(session, principal, start, until, now)
     given = seed is not None
     seed = seed or secrets.token_hex(8)
-    chosen = draw(population, seed, per_agent)
+    chooser = Draw(seed, per_agent)
+    digest = hashlib.sha256()
+    population = 0
+    for rid, agent in covered_population(session, principal, start, until, now):
+        chooser.add(rid, agent)
+        digest.update(f"{rid}\n".encode())
+        population += 1
+    chosen = chooser.chosen()
     sample = QaSample(
         id=uuid.uuid4(),
         created_by=principal.id,
@@ -112,8 +144,8 @@ def create_sample(
         period_from=start,
         period_until=until,
         per_agent=per_agent,
-        population=len(population),
-        population_sha256=population_digest(population),
+        population=population,
+        population_sha256=digest.hexdigest(),
     )
     sample.items = [
         QaSampleItem(position=n, recording_id=rid, agent_id=agent)
@@ -134,7 +166,7 @@ def create_sample(
             "seed": seed,
             "seed_given": given,
             "per_agent": per_agent,
-            "population": len(population),
+            "population": population,
             "population_sha256": sample.population_sha256,
             "drawn": len(chosen),
         },

@@ -65,6 +65,8 @@ def points_for(rule: QuestionRule, value: Any) -> tuple[str, float | None]:
             raise InvalidInput(f"a scale answer is from {SCALE_MIN} to {SCALE_MAX}")
         return str(value), (value - SCALE_MIN) / (SCALE_MAX - SCALE_MIN)
     if rule.kind == "choice":
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # an option named by a number
         if not isinstance(value, str) or value not in rule.option_points:
             raise InvalidInput("that option does not belong to this question")
         return value, float(rule.option_points[value])

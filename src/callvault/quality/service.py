@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import structlog
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from callvault.accounts.auth import Principal
 from callvault.errors import Conflict, InvalidInput, NotFound
@@ -30,7 +30,8 @@ from callvault.quality.models import (
     QaFormVersion,
     QaSampleItem,
 )
-from callvault.quality.scoring import Score, points_for, score
+from callvault.quality.scoring import QuestionRule, Score, points_for, score
+from callvault.recordings.models import Recording
 from callvault.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -129,7 +130,11 @@ def own_evaluation(
     lock: bool = False,
 ) -> QaEvaluation:
     """The principal's own evaluation whose recording a live QA grant still covers; else 404."""
-    evaluation = session.get(QaEvaluation, evaluation_id, with_for_update=lock or None)
+    query = sa.select(QaEvaluation).where(QaEvaluation.id == evaluation_id)
+    if lock:
+        query = query.with_for_update()
+    # answers and comments load only if asked for: saving replaces them without reading them
+    evaluation = session.scalar(query.options(lazyload("*")))
     if evaluation is None or evaluation.evaluator_id != principal.id:
         raise NotFound(NOT_FOUND)
     coverage.require_covered(
@@ -163,36 +168,79 @@ def save_draft(
         raise Conflict("this evaluation is submitted and can no longer be changed")
     checked_answers = check_answers(session, evaluation, answers)
     checked_comments = check_comments(evaluation, comments)
-    evaluation.answers = [
-        QaAnswer(question_id=qid, value=value, points=points)
-        for qid, (value, points) in checked_answers.items()
-    ]
-    evaluation.comments = [
-        QaComment(position=n, at_s=at, text=text) for n, (at, text) in enumerate(checked_comments)
-    ]
+    # Replaced with a statement each rather than through the ORM collections: autosave runs
+    # often and must stay cheap (benchmarks/quality.py).
+    for table in (QaAnswer, QaComment):
+        session.execute(
+            sa.delete(table)
+            .where(table.evaluation_id == evaluation.id)
+            .execution_options(synchronize_session=False)
+        )
+    if checked_answers:
+        session.execute(
+            sa.insert(QaAnswer),
+            [
+                {"evaluation_id": evaluation.id, "question_id": qid, "value": v, "points": p}
+                for qid, (v, p) in checked_answers.items()
+            ],
+        )
+    if checked_comments:
+        session.execute(
+            sa.insert(QaComment),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "evaluation_id": evaluation.id,
+                    "position": n,
+                    "at_s": at,
+                    "text": text,
+                }
+                for n, (at, text) in enumerate(checked_comments)
+            ],
+        )
     evaluation.updated_at = runtime.clock.now()
     session.flush()
+    session.expire(evaluation, ["answers", "comments"])
     return evaluation
 
 
 def check_answers(
     session: Session, evaluation: QaEvaluation, answers: Sequence[AnswerIn]
 ) -> dict[uuid.UUID, tuple[str, float | None]]:
-    version = session.get(QaFormVersion, evaluation.form_version_id)
-    assert version is not None
-    by_id = {str(q.id): q for q in forms.questions_of(version)}
+    rules = version_rules(session, evaluation.form_version_id)
     checked: dict[uuid.UUID, tuple[str, float | None]] = {}
     for number, answer in enumerate(answers, 1):
-        question = by_id.get(str(answer.question_id))
-        if question is None:
+        found = rules.get(str(answer.question_id))
+        if found is None:
             raise InvalidInput(f"answer {number}: that question is not on this evaluation's form")
-        if question.id in checked:
+        question_id, rule = found
+        if question_id in checked:
             raise InvalidInput(f"answer {number}: that question is answered twice")
         try:
-            checked[question.id] = points_for(forms.rule_of(question), answer.value)
+            checked[question_id] = points_for(rule, answer.value)
         except InvalidInput as exc:
             raise InvalidInput(f"answer {number}: {exc.message}") from None
     return checked
+
+
+_RULES: dict[uuid.UUID, dict[str, tuple[uuid.UUID, QuestionRule]]] = {}
+
+
+def version_rules(
+    session: Session, version_id: uuid.UUID
+) -> dict[str, tuple[uuid.UUID, QuestionRule]]:
+    """Question id → (id, scoring rule) of a published form version. Published versions never
+    change, so they are read once per process."""
+    rules = _RULES.get(version_id)
+    if rules is None:
+        version = session.get(QaFormVersion, version_id)
+        assert version is not None
+        rules = {str(q.id): (q.id, forms.rule_of(q)) for q in forms.questions_of(version)}
+        if version.state == forms.PUBLISHED:
+            if len(_RULES) > 1000:
+                _RULES.clear()
+            _RULES[version_id] = rules
+    return rules
 
 
 def check_comments(
@@ -295,11 +343,23 @@ def visible_evaluation(
     raise NotFound(NOT_FOUND)
 
 
-def evaluations_of_evaluator(session: Session, principal: Principal) -> list[QaEvaluation]:
+def evaluations_of_evaluator(
+    session: Session, principal: Principal, now: datetime
+) -> list[QaEvaluation]:
+    """The evaluator's own evaluations of calls a live QA grant of theirs still covers."""
+    from callvault.access import service as access
+
+    grants = coverage.qa_grants(session, principal, now)
+    if not grants:
+        return []
+    covered = sa.select(Recording.id).where(
+        access._readable(now), sa.or_(*(access.covers(g) for g in grants))
+    )
     return list(
         session.scalars(
             sa.select(QaEvaluation)
             .where(QaEvaluation.evaluator_id == principal.id)
+            .where(QaEvaluation.recording_id.in_(covered))
             .order_by(QaEvaluation.updated_at.desc())
             .limit(500)
         )
@@ -312,6 +372,7 @@ def evaluation_out(
     """An evaluation as JSON; the agent's view has no recording id (no audio, §6)."""
     version = session.get(QaFormVersion, evaluation.form_version_id)
     assert version is not None
+    scales = {q.id: q.kind == "scale" for q in forms.questions_of(version)}
     out: dict[str, Any] = {
         "id": str(evaluation.id),
         "state": evaluation.state,
@@ -328,7 +389,13 @@ def evaluation_out(
             evaluation.acknowledged_at.isoformat() if evaluation.acknowledged_at else None
         ),
         "answers": [
-            {"question_id": str(a.question_id), "value": _value_out(a.value), "points": a.points}
+            {
+                "question_id": str(a.question_id),
+                "value": int(a.value)
+                if scales.get(a.question_id) and a.value.isdigit()
+                else a.value,
+                "points": a.points,
+            }
             for a in evaluation.answers
         ],
         "comments": [{"at": c.at_s, "text": c.text} for c in evaluation.comments],
@@ -351,10 +418,6 @@ def evaluation_out(
     if not for_agent:
         out["recording_id"] = str(evaluation.recording_id)
     return out
-
-
-def _value_out(value: str) -> str | int:
-    return int(value) if value.isdigit() else value
 
 
 def _audit(

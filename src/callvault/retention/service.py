@@ -284,11 +284,12 @@ def delete_unused_consent_evidence(session: Session, now: datetime, runtime: Run
     recording it covers, and no longer (e.g. a call whose audio never arrived)."""
     from callvault.audit.service import record
     from callvault.policy.models import PolicyPurpose
+    from callvault.policy.purposes import RESULT_PURPOSES
 
     longest = session.execute(
-        sa.select(
-            PolicyPurpose.policy_version_id, sa.func.max(PolicyPurpose.retention_days)
-        ).group_by(PolicyPurpose.policy_version_id)
+        sa.select(PolicyPurpose.policy_version_id, sa.func.max(PolicyPurpose.retention_days))
+        .where(PolicyPurpose.code.not_in(sorted(RESULT_PURPOSES)))  # no recording is kept for them
+        .group_by(PolicyPurpose.policy_version_id)
     ).all()
     deleted = 0
     gone_ids: list[uuid.UUID] = []

@@ -74,6 +74,8 @@ def _labels(request: Request, principal: Principal) -> str:
                 "title_en": gettext("Title in English"),
                 "text_sv": gettext("Question in Swedish"),
                 "text_en": gettext("Question in English"),
+                "help_sv": gettext("Help text in Swedish"),
+                "help_en": gettext("Help text in English"),
                 "kind": gettext("Kind"),
                 "yes_no": gettext("Yes/no"),
                 "scale": gettext("Scale 1–5"),
@@ -91,7 +93,9 @@ def _labels(request: Request, principal: Principal) -> str:
 
 
 @router.get("/qa", response_class=HTMLResponse)
-def qa_home(request: Request, principal: QaOrAgent, session: SessionDep) -> Response:
+def qa_home(
+    request: Request, principal: QaOrAgent, session: SessionDep, runtime: RuntimeDep
+) -> Response:
     """QA managers: forms, evaluations, disputes to answer, samples, calibrations. Agents: their
     own submitted evaluations."""
     if principal.role == Role.AGENT:
@@ -118,7 +122,9 @@ def qa_home(request: Request, principal: QaOrAgent, session: SessionDep) -> Resp
         "quality/home.html",
         {
             "forms": form_rows,
-            "evaluations": service.evaluations_of_evaluator(session, principal)[:50],
+            "evaluations": service.evaluations_of_evaluator(
+                session, principal, runtime.clock.now()
+            )[:50],
             "disputes": feedback.open_disputes(session, principal),
             "published": _published_forms(session, language),
         },

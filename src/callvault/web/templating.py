@@ -36,7 +36,6 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("/it", N_("IT dashboard"), frozenset({"it_admin"})),
     NavItem("/recordings", N_("Recordings"), frozenset({"training_manager", "qa_manager"})),
     NavItem("/qa", N_("Quality assurance"), frozenset({"qa_manager", "agent"})),
-    NavItem("/qa/reports", N_("QA reports"), frozenset({"qa_manager", "agent"})),
     NavItem("/grants", N_("Grants"), frozenset({"dpo"})),
     NavItem(
         "/access-requests",

@@ -64,7 +64,10 @@
     options.value = q && q.options ? q.options.map(function (o) {
       return o.label.sv + " | " + o.label.en + " | " + o.points;
     }).join("\n") : "";
-    [field(L.text_sv, sv), field(L.text_en, en), field(L.kind, kind), field(L.weight, weight)]
+    var helpSv = el("input", { "data-k": "help_sv" }); helpSv.value = q && q.help ? q.help.sv || "" : "";
+    var helpEn = el("input", { "data-k": "help_en" }); helpEn.value = q && q.help ? q.help.en || "" : "";
+    [field(L.text_sv, sv), field(L.text_en, en), field(L.help_sv, helpSv), field(L.help_en, helpEn),
+     field(L.kind, kind), field(L.weight, weight)]
       .forEach(function (f) { box.appendChild(f); });
     box.appendChild(el("label", { "class": "choice" }, [critical, document.createTextNode(" " + L.critical)]));
     box.appendChild(el("label", { "class": "choice" }, [na, document.createTextNode(" " + L.allow_na)]));
@@ -104,6 +107,8 @@
             var out = { text: { sv: v(q, "text_sv"), en: v(q, "text_en") }, kind: v(q, "kind"),
                         weight: parseFloat(v(q, "weight") || "0"), critical: v(q, "critical"),
                         allow_na: v(q, "allow_na") };
+            var help = { sv: v(q, "help_sv").trim(), en: v(q, "help_en").trim() };
+            if (help.sv || help.en) { out.help = { sv: help.sv || help.en, en: help.en || help.sv }; }
             if (out.kind === "choice") {
               out.options = v(q, "options").split("\n").filter(function (l) { return l.trim(); })
                 .map(function (line) {
