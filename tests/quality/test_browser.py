@@ -256,14 +256,14 @@ def test_the_agent_acknowledges_one_evaluation_and_disputes_another(
     page.goto(f"{world.base}/qa/evaluations/{world.state['evaluation']}")
     assert page.locator("audio").count() == 0, "agents never get the audio (§6)"
     page.get_by_role("button", name="Bekräfta").click()
-    page.get_by_text("Bekräftad av agenten.").wait_for()
+    page.get_by_text("Bekräftad av medarbetaren.").wait_for()
     page.goto(f"{world.base}/qa/evaluations/{second}")
     page.get_by_label("Eller invänd och säg varför").fill("Kunden Kalle Andersson bad om det")
     page.get_by_role("button", name="Invänd", exact=True).click()
     page.get_by_text("a name").wait_for()  # refused, naming the kind and not the value
     page.get_by_label("Eller invänd och säg varför").fill("Jag lät kunden tala till punkt.")
     page.get_by_role("button", name="Invänd", exact=True).click()
-    page.get_by_text("Agenten invänder mot utvärderingen:").wait_for()
+    page.get_by_text("Medarbetaren invänder mot utvärderingen:").wait_for()
     shoot(page, "agent-feedback")
     qa.goto(f"{world.base}/qa/evaluations/{second}")
     qa.get_by_label("Ditt svar").fill("Bra poäng, vi tar upp det på coachningen.")

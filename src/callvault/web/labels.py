@@ -89,6 +89,7 @@ TRANSFER_STATE_LABELS = {
     "provider_deleted": N_("Done (provider copy deleted)"),
     "discarded": N_("Discarded (no consent)"),
     "failed": N_("Failing (still retried)"),
+    "failed_permanently": N_("Refused by the vault (not retried)"),
 }
 
 # Why an access (details.why) or another request was refused.
