@@ -21,6 +21,7 @@ PARTS: tuple[str, ...] = (
     "withdrawal",
     "dsar",
     "redaction",
+    "training",
     "health",
     "worker",
     "web",

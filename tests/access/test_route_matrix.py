@@ -156,6 +156,25 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/recordings/{recording_id}"): GRANTEES,
     ("GET", "/recordings/{recording_id}/audio"): GRANTEES,
     ("POST", "/recordings/{recording_id}/reason"): GRANTEES,
+    # training library: training managers only (§6: agents have no library access)
+    ("POST", "/api/v1/training/clips"): frozenset({TM}),
+    ("GET", "/api/v1/training/clips"): frozenset({TM}),
+    ("GET", "/api/v1/training/clips/{clip_id}"): frozenset({TM}),
+    ("PATCH", "/api/v1/training/clips/{clip_id}"): frozenset({TM}),
+    ("GET", "/api/v1/training/clips/{clip_id}/audio"): frozenset({TM}),
+    ("GET", "/api/v1/training/clips/{clip_id}/transcript"): frozenset({TM}),
+    ("POST", "/api/v1/training/clips/{clip_id}/marks"): frozenset({TM}),
+    ("POST", "/api/v1/training/clips/{clip_id}/review"): frozenset({TM}),
+    ("POST", "/api/v1/training/clips/{clip_id}/leak-reports"): frozenset({TM}),
+    ("POST", "/api/v1/training/recordings/{recording_id}/leak-reports"): GRANTEES,
+    ("GET", "/api/v1/training/leak-reports/weekly"): frozenset({DPO}),
+    ("GET", "/api/v1/training/tags"): frozenset({TM}),
+    ("POST", "/api/v1/training/tags"): frozenset({TM}),
+    ("GET", "/api/v1/training/collections"): frozenset({TM}),
+    ("POST", "/api/v1/training/collections"): frozenset({TM}),
+    ("GET", "/api/v1/training/collections/{collection_id}"): frozenset({TM}),
+    ("PATCH", "/api/v1/training/collections/{collection_id}"): frozenset({TM}),
+    ("DELETE", "/api/v1/training/collections/{collection_id}"): frozenset({TM}),
 }
 
 

@@ -12,6 +12,10 @@ Variant = Literal["pseudonymised", "original"]
 VARIANTS: tuple[str, ...] = ("pseudonymised", "original")
 TRAINING = "training"
 QUALITY_ASSURANCE = "quality_assurance"
+# Registered only by a later, DPO-approved version: keeps approved training clips beyond their
+# recording for its own retention (training/). Never a purpose recordings are made for.
+TRAINING_LIBRARY = "training_library"
+CLIP_ONLY_PURPOSES: frozenset[str] = frozenset({TRAINING_LIBRARY})
 MAX_RETENTION_DAYS = 3650
 
 
@@ -34,7 +38,7 @@ class PurposeSpec(BaseModel):
     @model_validator(mode="after")
     def _training_is_pseudonymised(self) -> PurposeSpec:
         # §3: recordings used for training are pseudonymised; no version may loosen that.
-        if self.code == TRAINING and self.variants != ["pseudonymised"]:
+        if self.code in (TRAINING, TRAINING_LIBRARY) and self.variants != ["pseudonymised"]:
             raise ValueError("the training purpose allows only the pseudonymised variant (§3)")
         return self
 

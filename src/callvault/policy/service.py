@@ -41,7 +41,10 @@ def version_in_force(
 
 def select_purposes(version: PolicyVersion, codes: list[str] | None) -> list[PolicyPurpose]:
     """The version's purposes named by `codes` (all of them when None); unknown codes refused."""
-    by_code = {p.code: p for p in version.purposes}
+    from callvault.policy.purposes import CLIP_ONLY_PURPOSES
+
+    # A clip-only purpose (the training library's) is never one a recording is made for.
+    by_code = {p.code: p for p in version.purposes if p.code not in CLIP_ONLY_PURPOSES}
     if codes is None:
         return list(by_code.values())
     unknown = sorted(set(codes) - set(by_code))

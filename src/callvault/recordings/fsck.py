@@ -38,8 +38,11 @@ def check(session: Session, runtime: Runtime, *, repair: bool) -> list[Finding]:
 
 def _remove(session: Session, runtime: Runtime, recording: Recording) -> None:
     from callvault.consent.models import ConsentEvidence
+    from callvault.training.lifecycle import FSCK, shred_clips_of
 
     names = shred_owner_keys(session, recording.id)
+    clips = shred_clips_of(session, [recording.id], reason=FSCK, now=runtime.clock.now())
+    names += clips.get(recording.id, [])
     evidence_id = recording.consent_evidence_id
     session.delete(recording)
     session.flush()

@@ -159,6 +159,7 @@ def begin_deletion(
 
     Their keys are destroyed in this same transaction.
     """
+    from callvault.training.lifecycle import shred_clips_of
     from callvault.vault import service as vault
     from callvault.vault.models import Artifact
 
@@ -187,9 +188,11 @@ def begin_deletion(
         )
         .execution_options(synchronize_session=False)
     )
+    # Clips cut from these recordings lose their keys in this same transaction.
+    clip_blobs = shred_clips_of(session, ids, reason=reason.value, now=now)
     receipts = []
     for row in rows:
-        names = vault.shred_owner_keys(session, row.id)
+        names = vault.shred_owner_keys(session, row.id) + clip_blobs.get(row.id, [])
         receipts.append(
             {
                 "id": uuid.uuid4(),
@@ -392,6 +395,9 @@ def delete_expired_recordings(
     Batches commit one by one, so a crash loses at most the current batch's uncommitted work,
     and that is redone on the next run. `progress` is told how many recordings each step did.
     """
+    from callvault.training.lifecycle import expire_retained_clips
+    from callvault.vault import service as vault
+
     now = runtime.clock.now()
     with transaction(runtime.sessions) as session:
         due = count_due(session, now)
@@ -424,7 +430,11 @@ def delete_expired_recordings(
             progress(len(ids))
     with transaction(runtime.sessions) as session:
         evidence += delete_unused_consent_evidence(session, now)
+        kept_clips = expire_retained_clips(session, now)
         overdue = overdue_count(session, now)
+    blobs += vault.delete_blobs_from(
+        runtime.blobs, [n for names in kept_clips.values() for n in names]
+    )
     result = SweepResult(
         dry_run=False,
         due=due,
