@@ -43,6 +43,12 @@ class TrainingClip(Base):
     __table_args__ = (
         sa.Index("ix_training_clips_state_started", "state", "recording_started_at", "id"),
         sa.CheckConstraint("end_s > start_s", name="clip_range"),
+        # Library search on PostgreSQL: full text over the keyed search terms (see library.py).
+        sa.Index(
+            "ix_training_clips_search_terms",
+            sa.text("to_tsvector('simple', search_terms)"),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
