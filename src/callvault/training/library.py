@@ -258,3 +258,13 @@ def _audit(
         source=source,
         details={"clips": len(collection.items)},
     )
+
+
+def all_clips(session: Session, state: str | None = None, limit: int = 1000) -> list[TrainingClip]:
+    """Every clip (for the server's operator on the command line), newest first."""
+    if state is not None and state not in {s.value for s in ClipState}:
+        raise InvalidInput("unknown clip state")
+    stmt = sa.select(TrainingClip).order_by(TrainingClip.created_at.desc(), TrainingClip.id)
+    if state:
+        stmt = stmt.where(TrainingClip.state == state)
+    return list(session.scalars(stmt.limit(limit)))
