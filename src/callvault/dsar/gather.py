@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -39,6 +40,8 @@ class SubjectData:
     own_activity: list[AuditEntry] = field(default_factory=list)
     account: Account | None = None
     roles: dict[str, str] = field(default_factory=dict)
+    # training clips cut from these recordings (training/): with audio for the caller only
+    clips: list[Any] = field(default_factory=list)
 
     @property
     def is_caller(self) -> bool:
@@ -52,6 +55,9 @@ def gather(session: Session, request: DataSubjectRequest) -> SubjectData:
         _gather_caller(session, data)
     else:
         _gather_employee(session, data)
+    from callvault.training.rights import clips_of_recordings
+
+    data.clips = clips_of_recordings(session, [r.id for r in data.recordings])
     data.roles = _roles_of(session, {e.actor for e in data.access_log})
     return data
 
