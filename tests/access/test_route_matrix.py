@@ -175,6 +175,19 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/training/collections/{collection_id}"): frozenset({TM}),
     ("PATCH", "/api/v1/training/collections/{collection_id}"): frozenset({TM}),
     ("DELETE", "/api/v1/training/collections/{collection_id}"): frozenset({TM}),
+    ("GET", "/training"): frozenset({TM}),
+    ("POST", "/training/reason"): frozenset({TM}),
+    ("GET", "/training/clips/new"): frozenset({TM}),
+    ("POST", "/training/clips"): frozenset({TM}),
+    ("GET", "/training/clips/{clip_id}"): frozenset({TM}),
+    ("GET", "/training/clips/{clip_id}/audio"): frozenset({TM}),
+    ("POST", "/training/clips/{clip_id}/marks"): frozenset({TM}),
+    ("POST", "/training/clips/{clip_id}/review"): frozenset({TM}),
+    ("POST", "/training/clips/{clip_id}/leak-reports"): frozenset({TM}),
+    ("GET", "/training/collections"): frozenset({TM}),
+    ("POST", "/training/collections"): frozenset({TM}),
+    ("GET", "/training/collections/{collection_id}"): frozenset({TM}),
+    ("GET", "/training/collections/{collection_id}/present"): frozenset({TM}),
 }
 
 

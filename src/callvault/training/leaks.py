@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -238,3 +239,26 @@ def leak_reports_per_week(
         key = f"{year}-W{week:02d}"
         out.append((key, counts.get(key, 0)))
     return out
+
+
+@dataclass(frozen=True)
+class TrainingFigures:
+    """The DPO dashboard's training section: no titles, no people, counts only."""
+
+    weeks: list[tuple[str, int]]
+    reports_total: int
+    clips_by_state: dict[str, int]
+
+
+def dashboard_figures(session: Session, now: datetime) -> TrainingFigures:
+    weeks = leak_reports_per_week(session, now)
+    by_state = dict(
+        session.execute(
+            sa.select(TrainingClip.state, sa.func.count()).group_by(TrainingClip.state)
+        ).all()
+    )
+    return TrainingFigures(
+        weeks=weeks,
+        reports_total=sum(n for _, n in weeks),
+        clips_by_state={s.value: int(by_state.get(s.value, 0)) for s in ClipState},
+    )

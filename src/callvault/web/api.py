@@ -16,6 +16,7 @@ from callvault.web import (
     policy_admin_pages,
     policy_pages,
     recording_pages,
+    training_pages,
     withdrawal_pages,
 )
 from callvault.web.forms import Posted, safe_next, text
@@ -70,6 +71,7 @@ for _module in (
     policy_admin_pages,
     policy_pages,
     recording_pages,
+    training_pages,
     withdrawal_pages,
 ):
     router.include_router(_module.router)

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from callvault.accounts.auth import client_address
 from callvault.accounts.service import list_accounts
 from callvault.deps import RuntimeDep, SessionDep
+from callvault.training.leaks import dashboard_figures as training_figures
 from callvault.web.figures import consent_chart, dpo_figures, it_figures
 from callvault.web.i18n import gettext, using_language
 from callvault.web.pages import DPO, Auditor, ITAdmin
@@ -46,6 +47,7 @@ def dpo_dashboard(
             "chart": chart,
             "now": runtime.clock.now(),
             "actors": account_labels(session),
+            "training": training_figures(session, runtime.clock.now()),
         },
         principal=principal,
     )

@@ -35,6 +35,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("/dpo", N_("DPO dashboard"), frozenset({"dpo"})),
     NavItem("/it", N_("IT dashboard"), frozenset({"it_admin"})),
     NavItem("/recordings", N_("Recordings"), frozenset({"training_manager", "qa_manager"})),
+    NavItem("/training", N_("Training library"), frozenset({"training_manager"})),
     NavItem("/grants", N_("Grants"), frozenset({"dpo"})),
     NavItem("/policy/manage", N_("Purposes and policy"), frozenset({"dpo"})),
     NavItem("/dsars", N_("Access requests"), frozenset({"dpo"})),
