@@ -16,7 +16,7 @@ from callvault.access.models import ScopeKind
 from callvault.accounts.models import Account
 from callvault.accounts.roles import Role
 from callvault.clock import FixedClock
-from callvault.training.models import TrainingClip
+from callvault.training.models import TrainingClipSearch
 from tests.access.conftest import MakeAccount
 from tests.training.conftest import REASON, ClientFor, MakeCall, clip_body
 
@@ -75,7 +75,7 @@ def test_search_by_words_tag_team_and_date(
     assert client.get("/api/v1/training/clips", params={"state": "nonsense"}).status_code == 422
     # the database holds keyed hashes of the words, never the words
     terms = session.scalar(
-        sa.select(TrainingClip.search_terms).where(TrainingClip.id == uuid.UUID(early))
+        sa.select(TrainingClipSearch.terms).where(TrainingClipSearch.clip_id == uuid.UUID(early))
     )
     assert terms and all(re.fullmatch(r"[0-9a-f]{12}", t) for t in terms.split())
 

@@ -79,7 +79,7 @@ def test_retention_destroys_the_clip_keys_with_the_recordings(
     assert _keys(session, clip.id) == set()
     removed = session.get(TrainingClip, clip.id)
     assert removed is not None and removed.state == ClipState.REMOVED
-    assert removed.removed_reason == "retention" and removed.search_terms == ""
+    assert removed.removed_reason == "retention" and removed.search is None
 
 
 def test_withdrawal_destroys_the_clip_keys_in_its_own_transaction(

@@ -187,7 +187,6 @@ def test_no_clip_is_visible_or_playable_without_a_covering_training_grant(
                 version=1,
                 team=source.team,
                 recording_started_at=source.started_at,
-                search_terms="",
                 retained_until=now + timedelta(days=5) if spec.retained else None,
                 created_at=now,
                 changed_at=now,

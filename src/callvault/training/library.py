@@ -18,6 +18,7 @@ from callvault.training.access import training_grants, visible_condition
 from callvault.training.models import (
     ClipState,
     TrainingClip,
+    TrainingClipSearch,
     TrainingClipTag,
     TrainingCollection,
     TrainingCollectionItem,
@@ -49,12 +50,20 @@ def search_clips(
     `q` matches words of the clip's pseudonymised transcript through their keyed hashes (all
     words must occur); on PostgreSQL a full-text index over the hashes answers it.
     """
+    stmt = search_statement(session, runtime, principal, query)
+    return [] if stmt is None else list(session.scalars(stmt))
+
+
+def search_statement(
+    session: Session, runtime: Runtime, principal: Principal, query: ClipQuery
+) -> sa.Select[TrainingClip] | None:
+    """The library query (None when the principal has no training grant)."""
     if query.state is not None and query.state not in {s.value for s in ClipState}:
         raise InvalidInput("unknown clip state")
     now = runtime.clock.now()
     grants = training_grants(session, principal, now)
     if not grants:
-        return []
+        return None
     stmt = (
         sa.select(TrainingClip)
         .join(Recording, Recording.id == TrainingClip.recording_id)
@@ -79,18 +88,22 @@ def search_clips(
     if words:
         hasher = term_hasher(runtime.keyring)
         terms = [hasher(w) for w in words]
+        matching = sa.select(TrainingClipSearch.clip_id)
         if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.where(
-                sa.func.to_tsvector(sa.literal_column("'simple'"), TrainingClip.search_terms).op(
-                    "@@"
-                )(sa.func.to_tsquery(sa.literal_column("'simple'"), " & ".join(terms)))
+            # The full-text index gives the matching clips at once, however many there are.
+            simple: sa.ColumnElement[str] = sa.literal_column("'simple'")
+            matching = matching.where(
+                sa.func.to_tsvector(simple, TrainingClipSearch.terms).op("@@")(
+                    sa.func.to_tsquery(simple, " & ".join(terms))
+                )
             )
         else:
             for t in terms:
-                stmt = stmt.where((" " + TrainingClip.search_terms + " ").contains(f" {t} "))
+                matching = matching.where((" " + TrainingClipSearch.terms + " ").contains(f" {t} "))
+        stmt = stmt.where(TrainingClip.id.in_(matching))
     limit = max(1, min(query.limit, MAX_PAGE))
     stmt = stmt.order_by(TrainingClip.recording_started_at.desc(), TrainingClip.id.desc())
-    return list(session.scalars(stmt.limit(limit)))
+    return stmt.limit(limit)
 
 
 def visible_ids(

@@ -77,7 +77,7 @@ def _remove(
         clip.state = ClipState.REMOVED
         clip.removed_at = now
         clip.removed_reason = reason
-        clip.search_terms = ""
+        clip.search = None  # its words' hashes go with it
     session.flush()
     if clips:
         log.info("training_clips_removed", clips=len(clips), reason=reason)

@@ -43,12 +43,6 @@ class TrainingClip(Base):
     __table_args__ = (
         sa.Index("ix_training_clips_state_started", "state", "recording_started_at", "id"),
         sa.CheckConstraint("end_s > start_s", name="clip_range"),
-        # Library search on PostgreSQL: full text over the keyed search terms (see library.py).
-        sa.Index(
-            "ix_training_clips_search_terms",
-            sa.text("to_tsvector('simple', search_terms)"),
-            postgresql_using="gin",
-        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -63,8 +57,6 @@ class TrainingClip(Base):
     version: Mapped[int] = mapped_column(default=1)
     team: Mapped[str | None] = mapped_column(sa.String(128), index=True)
     recording_started_at: Mapped[datetime]
-    # Keyed hashes of the words of the clip's pseudonymised transcript (never the words).
-    search_terms: Mapped[str] = mapped_column(sa.Text, default="")
     # Set at approval when a policy purpose keeps approved clips longer than their recording.
     retained_until: Mapped[datetime | None]
     removed_at: Mapped[datetime | None]
@@ -83,6 +75,9 @@ class TrainingClip(Base):
     notes: Mapped[list[TrainingClipNote]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="TrainingClipNote.at_s"
     )
+    search: Mapped[TrainingClipSearch | None] = relationship(
+        cascade="all, delete-orphan", lazy="select"
+    )
 
     @property
     def duration_s(self) -> float:
@@ -91,6 +86,28 @@ class TrainingClip(Base):
     @property
     def tag_codes(self) -> list[str]:
         return [t.tag_code for t in self.tags]
+
+
+class TrainingClipSearch(Base):
+    """Keyed hashes of the words of a clip's pseudonymised transcript (never the words).
+
+    A table of its own so the library's newest-first walk over clips stays on small rows, and a
+    search first takes the (few or many) matching clips from the full-text index on PostgreSQL.
+    """
+
+    __tablename__ = "training_clip_search"
+    __table_args__ = (
+        sa.Index(
+            "ix_training_clip_search_terms",
+            sa.text("to_tsvector('simple', terms)"),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    clip_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("training_clips.id", ondelete="CASCADE"), primary_key=True
+    )
+    terms: Mapped[str] = mapped_column(sa.Text)
 
 
 class TrainingClipTag(Base):

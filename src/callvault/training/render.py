@@ -19,7 +19,7 @@ from callvault.errors import Conflict
 from callvault.redaction.audio import decode_audio
 from callvault.runtime import Runtime
 from callvault.training.audio import encode_clip, masked_clip, read_range
-from callvault.training.models import TrainingClip
+from callvault.training.models import TrainingClip, TrainingClipSearch
 from callvault.training.transcript import clip_transcript, search_terms
 from callvault.vault.models import Artifact
 from callvault.vault.service import open_artifact, reader_for, store_artifact
@@ -90,7 +90,11 @@ def render_clip(session: Session, runtime: Runtime, clip: TrainingClip) -> Rende
     store_artifact(session, runtime, clip.id, CLIP_AUDIO, [encode_clip(rendered)], "audio/flac")
     body = json.dumps(transcript, ensure_ascii=False).encode("utf-8")
     store_artifact(session, runtime, clip.id, CLIP_TRANSCRIPT, [body], "application/json")
-    clip.search_terms = search_terms(runtime.keyring, transcript)
+    terms = search_terms(runtime.keyring, transcript)
+    if clip.search is None:
+        clip.search = TrainingClipSearch(terms=terms)
+    else:
+        clip.search.terms = terms
     session.flush()
     return RenderStats(time.perf_counter() - began, segments, source is not None)
 

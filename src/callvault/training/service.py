@@ -192,7 +192,6 @@ def cut_clip(
         version=1,
         team=recording.team,
         recording_started_at=recording.started_at,
-        search_terms="",
         created_at=now,
         changed_at=now,
     )

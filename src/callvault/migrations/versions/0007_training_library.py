@@ -23,8 +23,8 @@ FIRST_TAGS = (
 )
 # Library search on PostgreSQL: a full-text index over the clips' keyed search terms.
 SEARCH_INDEX = (
-    "CREATE INDEX ix_training_clips_search_terms ON training_clips "
-    "USING gin (to_tsvector('simple', search_terms))"
+    "CREATE INDEX ix_training_clip_search_terms ON training_clip_search "
+    "USING gin (to_tsvector('simple', terms))"
 )
 
 
@@ -58,7 +58,6 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("team", sa.String(length=128), nullable=True),
         sa.Column("recording_started_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("search_terms", sa.Text(), nullable=False),
         sa.Column("retained_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("removed_reason", sa.String(length=32), nullable=True),
@@ -197,6 +196,18 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "training_clip_search",
+        sa.Column("clip_id", sa.Uuid(), nullable=False),
+        sa.Column("terms", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["clip_id"],
+            ["training_clips.id"],
+            name=op.f("fk_training_clip_search_clip_id_training_clips"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("clip_id", name=op.f("pk_training_clip_search")),
+    )
+    op.create_table(
         "training_clip_tags",
         sa.Column("clip_id", sa.Uuid(), nullable=False),
         sa.Column("tag_code", sa.String(length=40), nullable=False),
@@ -303,7 +314,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP INDEX IF EXISTS ix_training_clips_search_terms")
+        op.execute("DROP INDEX IF EXISTS ix_training_clip_search_terms")
 
     with op.batch_alter_table("training_leak_reports", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_training_leak_reports_reported_at"))
@@ -319,6 +330,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_training_clip_tags_tag_clip")
 
     op.drop_table("training_clip_tags")
+    op.drop_table("training_clip_search")
     with op.batch_alter_table("training_clip_reviews", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_training_clip_reviews_clip_id"))
 
