@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-web corpus-heldout clean
+.PHONY: run test install lint typecheck bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-web bench-training corpus-heldout clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ corpus-heldout: $(STAMP)
 
 bench-web: $(STAMP)
 	$(PY) -m benchmarks.web
+
+# Rendering needs nothing; the search half needs PostgreSQL (CALLVAULT_TEST_PG).
+bench-training: $(STAMP)
+	$(PY) -m benchmarks.training
+	$(PY) -m benchmarks.training --search
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -359,8 +359,7 @@ def load_clips(runtime: Runtime, version_id: uuid.UUID, author_id: uuid.UUID, co
             for row in terms:
                 copy.write_row(row)
         cur.execute(
-            "CREATE INDEX ix_training_clip_search_terms ON training_clip_search "
-            "USING gin (to_tsvector('simple', terms))"
+            "CREATE INDEX ix_training_clip_search_terms ON training_clip_search USING gin (terms)"
         )
         tables = (
             "recordings",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
 from callvault.accounts.auth import Principal
@@ -90,13 +91,10 @@ def search_statement(
         terms = [hasher(w) for w in words]
         matching = sa.select(TrainingClipSearch.clip_id)
         if session.get_bind().dialect.name == "postgresql":
-            # The full-text index gives the matching clips at once, however many there are.
-            simple: sa.ColumnElement[str] = sa.literal_column("'simple'")
-            matching = matching.where(
-                sa.func.to_tsvector(simple, TrainingClipSearch.terms).op("@@")(
-                    sa.func.to_tsquery(simple, " & ".join(terms))
-                )
-            )
+            # The GIN index over the stored tsvector answers this; no text is parsed per row.
+            # The terms are quoted lexemes, so no parser reads a hash as a number and splits it.
+            wanted = sa.cast(" & ".join(f"'{t}'" for t in terms), TSQUERY)
+            matching = matching.where(TrainingClipSearch.terms.op("@@")(wanted))
         else:
             for t in terms:
                 matching = matching.where((" " + TrainingClipSearch.terms + " ").contains(f" {t} "))

@@ -5,9 +5,13 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from callvault.db import Base, new_id
 
@@ -88,26 +92,39 @@ class TrainingClip(Base):
         return [t.tag_code for t in self.tags]
 
 
+class SearchTerms(TypeDecorator[str]):
+    """Space-separated search terms: a `tsvector` on PostgreSQL (the terms are plain lexemes,
+    so the text is a valid tsvector literal and needs no parsing per row), text elsewhere."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(TSVECTOR())
+        return dialect.type_descriptor(sa.Text())
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str(value).replace("'", "")
+
+
 class TrainingClipSearch(Base):
     """Keyed hashes of the words of a clip's pseudonymised transcript (never the words).
 
     A table of its own so the library's newest-first walk over clips stays on small rows, and a
-    search first takes the (few or many) matching clips from the full-text index on PostgreSQL.
+    search takes its matching clips from the GIN index on PostgreSQL.
     """
 
     __tablename__ = "training_clip_search"
     __table_args__ = (
-        sa.Index(
-            "ix_training_clip_search_terms",
-            sa.text("to_tsvector('simple', terms)"),
-            postgresql_using="gin",
-        ).ddl_if(dialect="postgresql"),
+        # GIN on PostgreSQL; SQLite searches by LIKE and keeps a plain index it does not use.
+        sa.Index("ix_training_clip_search_terms", "terms", postgresql_using="gin"),
     )
 
     clip_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("training_clips.id", ondelete="CASCADE"), primary_key=True
     )
-    terms: Mapped[str] = mapped_column(sa.Text)
+    terms: Mapped[str] = mapped_column(SearchTerms())
 
 
 class TrainingClipTag(Base):

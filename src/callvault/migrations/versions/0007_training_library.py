@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 # The managed vocabulary starts with these situations; managers add more.
 FIRST_TAGS = (
@@ -20,11 +21,6 @@ FIRST_TAGS = (
     ("faktura", "Fakturafråga", "Billing question"),
     ("klagomål", "Klagomål", "Complaint"),
     ("bra bemötande", "Bra bemötande", "Good handling"),
-)
-# Library search on PostgreSQL: a full-text index over the clips' keyed search terms.
-SEARCH_INDEX = (
-    "CREATE INDEX ix_training_clip_search_terms ON training_clip_search "
-    "USING gin (to_tsvector('simple', terms))"
 )
 
 
@@ -198,7 +194,12 @@ def upgrade() -> None:
     op.create_table(
         "training_clip_search",
         sa.Column("clip_id", sa.Uuid(), nullable=False),
-        sa.Column("terms", sa.Text(), nullable=False),
+        # a tsvector on PostgreSQL (the keyed hashes are its lexemes), text elsewhere
+        sa.Column(
+            "terms",
+            sa.Text().with_variant(postgresql.TSVECTOR(), "postgresql"),
+            nullable=False,
+        ),
         sa.ForeignKeyConstraint(
             ["clip_id"],
             ["training_clips.id"],
@@ -286,8 +287,14 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_training_leak_reports_reported_at"), ["reported_at"], unique=False
         )
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(SEARCH_INDEX)
+    # Library search on PostgreSQL: GIN over the clips' keyed search terms (a tsvector).
+    op.create_index(
+        "ix_training_clip_search_terms",
+        "training_clip_search",
+        ["terms"],
+        unique=False,
+        postgresql_using="gin",
+    )
     tags = sa.table(
         "training_tags",
         sa.column("code", sa.String),
@@ -313,8 +320,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP INDEX IF EXISTS ix_training_clip_search_terms")
+    op.drop_index("ix_training_clip_search_terms", table_name="training_clip_search")
 
     with op.batch_alter_table("training_leak_reports", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_training_leak_reports_reported_at"))
