@@ -30,6 +30,8 @@ from callvault.training.transcript import term_hasher, words_of
 MAX_PAGE = 100
 MAX_QUERY_WORDS = 8
 MAX_COLLECTION = 200
+FEW_MATCHES = 2000
+NEWEST = (TrainingClip.recording_started_at.desc(), TrainingClip.id.desc())
 
 
 @dataclass(frozen=True)
@@ -85,23 +87,28 @@ def search_statement(
         stmt = stmt.where(TrainingClip.recording_started_at >= query.started_from)
     if query.started_until:
         stmt = stmt.where(TrainingClip.recording_started_at < query.started_until)
+    limit = max(1, min(query.limit, MAX_PAGE))
     words = words_of(query.q or "")[:MAX_QUERY_WORDS]
     if words:
         hasher = term_hasher(runtime.keyring)
         terms = [hasher(w) for w in words]
         matching = sa.select(TrainingClipSearch.clip_id)
         if session.get_bind().dialect.name == "postgresql":
-            # The GIN index over the stored tsvector answers this; no text is parsed per row.
-            # The terms are quoted lexemes, so no parser reads a hash as a number and splits it.
+            # The GIN index over the stored tsvector answers this. The terms are quoted
+            # lexemes, so no parser reads a hash as a number and splits it.
             wanted = sa.cast(" & ".join(f"'{t}'" for t in terms), TSQUERY)
             matching = matching.where(TrainingClipSearch.terms.op("@@")(wanted))
+            # Few matches (a rare word, two words): take them from the index first, so the
+            # newest-first walk does not test thousands of clips. Many (a common word): the walk
+            # finds its page among the first rows, testing each against the stored terms.
+            few = session.scalars(matching.limit(FEW_MATCHES + 1)).all()
+            if len(few) <= FEW_MATCHES:
+                return stmt.where(TrainingClip.id.in_(few)).order_by(*NEWEST).limit(limit)
         else:
             for t in terms:
                 matching = matching.where((" " + TrainingClipSearch.terms + " ").contains(f" {t} "))
         stmt = stmt.where(TrainingClip.id.in_(matching))
-    limit = max(1, min(query.limit, MAX_PAGE))
-    stmt = stmt.order_by(TrainingClip.recording_started_at.desc(), TrainingClip.id.desc())
-    return stmt.limit(limit)
+    return stmt.order_by(*NEWEST).limit(limit)
 
 
 def visible_ids(
