@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install lint typecheck bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-redaction-memory bench-web bench-backup bench-quality corpus-heldout clean
+.PHONY: run test install lint typecheck bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-redaction-memory bench-web bench-backup bench-quality bench-training corpus-heldout clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,11 @@ bench-backup: $(STAMP)
 
 bench-quality: $(STAMP)
 	$(PY) -m benchmarks.quality
+
+# Rendering needs nothing; the search half needs PostgreSQL (CALLVAULT_TEST_PG).
+bench-training: $(STAMP)
+	$(PY) -m benchmarks.training
+	$(PY) -m benchmarks.training --search
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -23,6 +23,7 @@ PARTS: tuple[str, ...] = (
     "backup",
     "redaction",
     "quality",
+    "training",
     "health",
     "worker",
     "web",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+from collections.abc import Callable
 from datetime import datetime
 from typing import IO, Any
 
@@ -21,6 +22,7 @@ from callvault.dsar.report import render_html, render_pdf, report_context
 from callvault.errors import CallvaultError
 from callvault.recordings.models import Recording
 from callvault.runtime import Runtime
+from callvault.training.rights import clip_json
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +58,8 @@ def write_bundle(
         if data.is_caller:
             for recording in data.recordings:
                 _add_recording(session, runtime, recording, zf, manifest)
+            for clip in data.clips:
+                _add_clip(session, runtime, clip, add)
             add("consent_evidence.json", _json_bytes(_evidence_json(runtime, data)))
             add("withdrawals.json", _json_bytes(_withdrawals_json(data)))
             add("deletions.json", _json_bytes(_deletions_json(data)))
@@ -66,6 +70,8 @@ def write_bundle(
                 "evaluations.json",
                 _json_bytes({"about_you": data.evaluations, "written": data.evaluations_written}),
             )
+            # the clips of calls they handled: what they are, never the caller's audio
+            add("training_clips.json", _json_bytes([clip_json(c) for c in data.clips]))
         add("access_log.json", _json_bytes(_access_json(data)))
         context = report_context(session, runtime, data, generated_at=now)
         add("report.html", render_html(context).encode("utf-8"))
@@ -111,6 +117,22 @@ def _add_recording(
         "sha256": hashlib.sha256(payload).hexdigest(),
         "size": len(payload),
     }
+
+
+def _add_clip(
+    session: Session, runtime: Runtime, clip: Any, add: Callable[[str, bytes], None]
+) -> None:
+    """A training clip cut from the caller's call: its audio, transcript and what it is."""
+    from callvault.training.render import CLIP_AUDIO, CLIP_TRANSCRIPT
+    from callvault.vault.service import has_artifact, open_artifact
+
+    folder = f"training_clips/{clip.id}"
+    if has_artifact(session, clip.id, CLIP_AUDIO):
+        add(f"{folder}/audio.flac", open_artifact(session, runtime, clip.id, CLIP_AUDIO).read())
+    if has_artifact(session, clip.id, CLIP_TRANSCRIPT):
+        reader = open_artifact(session, runtime, clip.id, CLIP_TRANSCRIPT)
+        add(f"{folder}/transcript.json", reader.read())
+    add(f"{folder}/metadata.json", _json_bytes(clip_json(clip)))
 
 
 def _recording_json(recording: Recording) -> dict[str, Any]:

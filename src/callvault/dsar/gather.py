@@ -45,6 +45,8 @@ class SubjectData:
     evaluations_written: list[dict[str, Any]] = field(default_factory=list)
     # the byte ranges of each listen, by the seq of its `recording.play` entry
     play_ranges: dict[int, list[list[int]]] = field(default_factory=dict)
+    # training clips cut from these recordings (training/): with audio for the caller only
+    clips: list[Any] = field(default_factory=list)
 
     @property
     def is_caller(self) -> bool:
@@ -58,6 +60,9 @@ def gather(session: Session, request: DataSubjectRequest) -> SubjectData:
         _gather_caller(session, data)
     else:
         _gather_employee(session, data)
+    from callvault.training.rights import clips_of_recordings
+
+    data.clips = clips_of_recordings(session, [r.id for r in data.recordings])
     data.roles = _roles_of(session, {e.actor for e in data.access_log})
     from callvault.access.plays import ranges_by_entry
 

@@ -16,6 +16,13 @@ QUALITY_ASSURANCE = "quality_assurance"
 #: made for it, so it takes no variants. Without it evaluations go with their recording.
 EVALUATION_RESULTS = "quality_assurance_results"
 RESULT_PURPOSES: frozenset[str] = frozenset({EVALUATION_RESULTS})
+# Registered only by a later, DPO-approved version: keeps approved training clips beyond their
+# recording for its own retention (training/). Never a purpose recordings are made for.
+TRAINING_LIBRARY = "training_library"
+CLIP_ONLY_PURPOSES: frozenset[str] = frozenset({TRAINING_LIBRARY})
+#: Purposes no recording is made or kept for: they register how long something derived from
+#: recordings outlives them (evaluation results, approved training clips).
+NON_RECORDING_PURPOSES: frozenset[str] = RESULT_PURPOSES | CLIP_ONLY_PURPOSES
 MAX_RETENTION_DAYS = 3650
 
 
@@ -46,7 +53,7 @@ class PurposeSpec(BaseModel):
     @model_validator(mode="after")
     def _training_is_pseudonymised(self) -> PurposeSpec:
         # §3: recordings used for training are pseudonymised; no version may loosen that.
-        if self.code == TRAINING and self.variants != ["pseudonymised"]:
+        if self.code in (TRAINING, TRAINING_LIBRARY) and self.variants != ["pseudonymised"]:
             raise ValueError("the training purpose allows only the pseudonymised variant (§3)")
         return self
 

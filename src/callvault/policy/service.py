@@ -43,9 +43,14 @@ def version_in_force(
 def select_purposes(version: PolicyVersion, codes: list[str] | None) -> list[PolicyPurpose]:
     """The version's purposes named by `codes` (all of them when None); unknown codes refused.
 
-    Purposes that register results (no variants, e.g. evaluation results) are not recording
-    purposes: a recording is never made, nor kept longer, for them."""
-    by_code = {p.code: p for p in version.purposes if p.variants}
+    Purposes that register how long something derived from recordings is kept (evaluation
+    results, the training library) are not recording purposes: a recording is never made, nor
+    kept longer, for them."""
+    from callvault.policy.purposes import NON_RECORDING_PURPOSES
+
+    by_code = {
+        p.code: p for p in version.purposes if p.variants and p.code not in NON_RECORDING_PURPOSES
+    }
     if codes is None:
         return list(by_code.values())
     unknown = sorted(set(codes) - set(by_code))

@@ -43,11 +43,12 @@ def results_retention(session: Session, at: datetime) -> timedelta | None:
 
 
 def delete_with_recordings(
-    session: Session, recording_ids: Sequence[uuid.UUID], now: datetime
-) -> None:
+    session: Session, recording_ids: Sequence[uuid.UUID], now: datetime, *, reason: str
+) -> dict[uuid.UUID, list[str]]:
+    """Evaluations go with their recording (whatever the reason); none has blobs."""
     ids = list(recording_ids)
     if not ids:
-        return
+        return {}
     rows = session.execute(
         sa.select(
             QaEvaluation.id,
@@ -103,6 +104,7 @@ def delete_with_recordings(
         )
     if doomed or kept:
         _audit(session, now, deleted=len(doomed), kept=len(kept))
+    return {}
 
 
 def _delete_evaluations(session: Session, evaluation_ids: list[uuid.UUID]) -> None:

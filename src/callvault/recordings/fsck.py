@@ -41,8 +41,9 @@ def _remove(session: Session, runtime: Runtime, recording: Recording) -> None:
     from callvault.retention.service import delete_dependents
 
     names = shred_owner_keys(session, recording.id)
+    dependents = delete_dependents(session, [recording.id], runtime.clock.now(), reason="fsck")
+    names += dependents.get(recording.id, [])
     evidence_id = recording.consent_evidence_id
-    delete_dependents(session, [recording.id], runtime.clock.now())
     session.delete(recording)
     session.flush()
     if evidence_id is not None:

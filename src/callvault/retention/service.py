@@ -217,10 +217,13 @@ def begin_deletion(
         )
         .execution_options(synchronize_session=False)
     )
+    # What other parts keep about these recordings (clips, evaluations) goes in this same
+    # transaction; their blobs are deleted with the recording's.
+    dependent_blobs = delete_dependents(session, ids, now, reason=reason.value)
     receipts = []
     shredded = vault.shred_keys_of(session, ids)
     for row in rows:
-        names = sorted(shredded[row.id])
+        names = sorted(shredded[row.id]) + dependent_blobs.get(row.id, [])
         receipts.append(
             {
                 "id": uuid.uuid4(),
@@ -241,21 +244,29 @@ def begin_deletion(
             }
         )
     session.execute(sa.insert(DeletionReceipt), receipts)
-    delete_dependents(session, ids, now)
     _audit(session, reason, ids, now, withdrawal_id)
     session.expire_all()
     log.info("deletion_begun", reason=reason.value, recordings=len(ids))
     return Begun(ids, sum(evidence_deleted.values()))
 
 
-def delete_dependents(session: Session, recording_ids: Sequence[uuid.UUID], now: datetime) -> None:
+def delete_dependents(
+    session: Session, recording_ids: Sequence[uuid.UUID], now: datetime, *, reason: str
+) -> dict[uuid.UUID, list[str]]:
     """Delete, in the caller's transaction, what other parts keep about these recordings (such as
-    evaluations): every part with a `dependents` module decides what goes with a recording.
-    Retention, withdrawal and fsck all call this one function."""
+    evaluations and training clips): every part with a `dependents` module decides what goes
+    with a recording, and why (`reason`: retention, withdrawal or fsck). Returns, per recording,
+    the blob names to delete after commit. Retention, withdrawal and fsck all call this one
+    function."""
     from callvault.parts import part_modules
 
+    blobs: dict[uuid.UUID, list[str]] = {}
     for module in part_modules("dependents"):
-        module.delete_with_recordings(session, recording_ids, now)
+        for recording_id, names in module.delete_with_recordings(
+            session, recording_ids, now, reason=reason
+        ).items():
+            blobs.setdefault(recording_id, []).extend(names)
+    return blobs
 
 
 def _delete_consent_evidence(
@@ -441,6 +452,9 @@ def delete_expired_recordings(
     Batches commit one by one, so a crash loses at most the current batch's uncommitted work,
     and that is redone on the next run. `progress` is told how many recordings each step did.
     """
+    from callvault.training.lifecycle import expire_retained_clips
+    from callvault.vault import service as vault
+
     now = runtime.clock.now()
     with transaction(runtime.sessions) as session:
         due = count_due(session, now)
@@ -473,9 +487,13 @@ def delete_expired_recordings(
             progress(len(ids))
     with transaction(runtime.sessions) as session:
         evidence += delete_unused_consent_evidence(session, now, runtime)
+        kept_clips = expire_retained_clips(session, now)
     retire_expired_epochs(runtime, now)
     with transaction(runtime.sessions) as session:
         overdue = overdue_count(session, now)
+    blobs += vault.delete_blobs_from(
+        runtime.blobs, [n for names in kept_clips.values() for n in names]
+    )
     result = SweepResult(
         dry_run=False,
         due=due,

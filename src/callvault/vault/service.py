@@ -283,6 +283,22 @@ def artifact_kinds(session: Session, owner_id: uuid.UUID) -> list[str]:
     )
 
 
+def move_to_epoch(
+    session: Session, runtime: Runtime, owner_id: uuid.UUID, expires_at: datetime
+) -> int:
+    """Re-wrap the owner's data keys under the key epoch of `expires_at` (something kept longer
+    than what it was made from, such as an approved training clip); the audio is not touched.
+    Returns how many keys moved."""
+    epoch = epoch_of(expires_at)
+    artifacts = session.scalars(sa.select(Artifact).where(Artifact.owner_id == owner_id)).all()
+    for artifact in artifacts:
+        key = unwrap_data_key(runtime.keyring, artifact)
+        wrapped = runtime.keyring.wrap(key, _key_aad(artifact.id), epoch)
+        artifact.kek_id, artifact.wrapped_key = wrapped.kek_id, wrapped.ciphertext
+    session.flush()
+    return len(artifacts)
+
+
 def shred_owner_keys(session: Session, owner_id: uuid.UUID) -> list[str]:
     """Destroy the owner's wrapped data keys in the caller's transaction; returns blob names.
 

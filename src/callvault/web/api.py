@@ -20,6 +20,7 @@ from callvault.web import (
     quality_pages,
     recording_pages,
     token_pages,
+    training_pages,
     withdrawal_pages,
 )
 from callvault.web.forms import Posted, safe_next, text
@@ -78,6 +79,7 @@ for _module in (
     quality_pages,
     recording_pages,
     token_pages,
+    training_pages,
     withdrawal_pages,
 ):
     router.include_router(_module.router)

@@ -10,6 +10,7 @@ from callvault.access.requests import pending_requests
 from callvault.accounts.auth import client_address
 from callvault.accounts.service import list_accounts
 from callvault.deps import RuntimeDep, SessionDep
+from callvault.training.leaks import dashboard_figures as training_figures
 from callvault.web.figures import consent_chart, dpo_figures, it_figures
 from callvault.web.forms import Posted, text
 from callvault.web.i18n import gettext, using_language
@@ -59,6 +60,7 @@ def dpo_dashboard(
             "actors": account_labels(session),
             "example_identity": example_identity,
             "pending_requests": pending_requests(session),
+            "training": training_figures(session, runtime.clock.now()),
         },
         principal=principal,
     )

@@ -52,6 +52,10 @@ FLASH_MESSAGES = {
     "draft": N_("The draft has been saved."),
     "dsar": N_("The access request has been saved."),
     "logged_out": N_("You have logged out."),
+    "clip_marked": N_("The mark is applied and the clip is back in review."),
+    "clip_approved": N_("The clip is approved and in the library."),
+    "clip_rejected": N_("The clip is rejected."),
+    "leak_reported": N_("Thank you. The clip is out of the library and the moment is masked."),
 }
 
 

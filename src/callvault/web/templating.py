@@ -36,6 +36,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("/it", N_("IT dashboard"), frozenset({"it_admin"})),
     NavItem("/recordings", N_("Recordings"), frozenset({"training_manager", "qa_manager"})),
     NavItem("/qa", N_("Quality assurance"), frozenset({"qa_manager", "agent"})),
+    NavItem("/training", N_("Training library"), frozenset({"training_manager"})),
     NavItem("/grants", N_("Grants"), frozenset({"dpo"})),
     NavItem(
         "/access-requests",
