@@ -165,6 +165,7 @@ def test_reset_link_over_http(
     headers = login(client, it, runtime.clock)  # type: ignore[arg-type]
     issued = client.post(f"/api/v1/accounts/{person.id}/password-reset", headers=headers)
     assert issued.status_code == 200, issued.text
+    assert issued.headers["cache-control"] == "no-store"  # the link is a secret
     token = issued.json()["url"].rsplit("/", 1)[1]
     client.cookies.clear()
     weak = client.post("/api/v1/password-reset", json={"token": token, "new_password": "short"})

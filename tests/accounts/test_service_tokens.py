@@ -113,6 +113,7 @@ def test_it_manages_tokens_over_the_api(
     assert made.status_code == 201, made.text
     token, token_id = made.json()["token"], made.json()["id"]
     assert made.json()["last_used_at"] is None
+    assert made.headers["cache-control"] == "no-store"  # the secret is in this answer only
     rows = client.get("/api/v1/service-tokens", headers=headers).json()
     assert [r["name"] for r in rows] == ["pbx"] and "token" not in rows[0]
     bad = client.post(
@@ -121,6 +122,7 @@ def test_it_manages_tokens_over_the_api(
     assert bad.status_code == 422
     rotated = client.post(f"/api/v1/service-tokens/{token_id}/rotate", headers=headers)
     assert rotated.status_code == 200 and rotated.json()["token"] != token
+    assert rotated.headers["cache-control"] == "no-store"
     revoked = client.post(f"/api/v1/service-tokens/{token_id}/revoke", headers=headers)
     assert revoked.json()["state"] == "revoked"
     again = client.post(f"/api/v1/service-tokens/{token_id}/rotate", headers=headers)

@@ -53,6 +53,7 @@ def test_enrolment_through_the_api_then_login_needs_the_code(
     started = client.post("/api/v1/account/totp", headers=csrf)
     assert started.status_code == 200
     secret = started.json()["secret"]
+    assert started.headers["cache-control"] == "no-store"  # secrets are never kept by a cache
     assert started.json()["provisioning_uri"].startswith("otpauth://totp/")
     wrong = client.post("/api/v1/account/totp/confirm", json={"code": "000000"}, headers=csrf)
     assert wrong.status_code == 422
@@ -61,6 +62,7 @@ def test_enrolment_through_the_api_then_login_needs_the_code(
     ok = client.post("/api/v1/account/totp/confirm", json={"code": code}, headers=csrf)
     assert ok.status_code == 200
     assert len(ok.json()["recovery_codes"]) == 10
+    assert ok.headers["cache-control"] == "no-store"
     assert client.get("/api/v1/session").json()["second_factor_enrolment_required"] is False
     body = {"email": account.email, "password": PASSWORD}
     assert client.post("/api/v1/session", json=body).status_code == 401

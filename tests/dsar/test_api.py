@@ -80,8 +80,17 @@ def test_the_dpo_takes_a_request_from_open_to_closed(
         {"subject": "caller"},
         {"subject": "employee", "number": "070-123 45 67"},
         {"subject": "caller", "number": "070-123 45 67", "language": "de"},
+        # year 1 at +14:00 is before year 1 in UTC: the insert overflowed (a 500)
+        {"subject": "caller", "number": "070-123 45 67", "received_at": "0001-01-01T00:00+14:00"},
+        {"subject": "caller", "number": "070-123 45 67", "received_at": "1700000000"},
     ],
-    ids=["caller-without-number", "employee-by-number", "unknown-language"],
+    ids=[
+        "caller-without-number",
+        "employee-by-number",
+        "unknown-language",
+        "received-before-year-1",
+        "received-as-a-number",
+    ],
 )
 def test_open_refuses_a_malformed_request(vault_runtime: Runtime, body: dict[str, str]) -> None:
     assert client_as(vault_runtime, "dpo").post("/api/v1/dsars", json=body).status_code == 422

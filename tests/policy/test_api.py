@@ -90,6 +90,22 @@ def test_dpo_drafts_and_approves_a_retention_change(
     )
 
 
+@pytest.mark.parametrize(
+    "effective_from", ["9999-12-31T23:59:59-14:00", "9999-12-31T23:30:00Z", "1700000000"]
+)
+def test_an_effective_date_beyond_the_calendar_is_refused(
+    client: TestClient, login_as: Login, dpo: Principal, effective_from: str
+) -> None:
+    # Year 9999 at -14:00 overflowed the insert (500); at 23:30Z it was stored, and every page
+    # showing the versions in Stockholm time would then overflow.
+    login_as(dpo)
+    draft = client.post("/api/v1/policy/drafts", json=qa_60_days(client)).json()
+    approved = client.post(
+        f"/api/v1/policy/drafts/{draft['id']}/approve", json={"effective_from": effective_from}
+    )
+    assert approved.status_code == 422, approved.text
+
+
 def test_a_draft_loosening_training_is_rejected(
     client: TestClient, login_as: Login, dpo: Principal
 ) -> None:

@@ -152,3 +152,20 @@ def test_the_cli_prints_the_same_report(scored: dict[str, Any], session: Session
     as_csv = CliRunner().invoke(app, ["qa", "report", "--team", "south", "--csv"])
     assert as_csv.exit_code == 0 and as_csv.output.startswith("level,key,label,week")
     assert "a-3" in as_csv.output and "a-1" not in as_csv.output
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"to": "9999-12-31"},
+        {"to": "0001-01-01"},
+        {"from": "0001-01-01", "to": "0001-01-07"},
+        {"from": "9999-12-31"},
+        {"to": "1700000000"},
+    ],
+)
+def test_report_periods_beyond_the_calendar_are_a_clear_refusal(
+    qa: Account, client_for: ClientFor, params: dict[str, str]
+) -> None:
+    # A week around 9999-12-31 or 0001-01-01 overflows `date` (a 500, for agents too).
+    assert client_for(qa).get("/api/v1/qa/reports", params=params).status_code == 422

@@ -190,9 +190,12 @@ class TotpCode(BaseModel):
 
 
 @router.post("/account/totp", response_model=TotpStart)
-def start_totp(principal: Enrolling, session: SessionDep, runtime: RuntimeDep) -> TotpStart:
+def start_totp(
+    principal: Enrolling, response: Response, session: SessionDep, runtime: RuntimeDep
+) -> TotpStart:
     """Begin TOTP enrolment: add the secret (or the otpauth URI as a QR code) to an app."""
     _own_session(principal)
+    response.headers["Cache-Control"] = "no-store"  # the secret: in this answer only
     enrolment = service.begin_totp_enrolment(session, runtime, principal.id)
     return TotpStart(secret=enrolment.secret, provisioning_uri=enrolment.provisioning_uri)
 
@@ -203,7 +206,12 @@ class RecoveryCodes(BaseModel):
 
 @router.post("/account/totp/confirm", response_model=RecoveryCodes)
 def confirm_totp(
-    body: TotpCode, principal: Enrolling, request: Request, session: SessionDep, runtime: RuntimeDep
+    body: TotpCode,
+    principal: Enrolling,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    runtime: RuntimeDep,
 ) -> RecoveryCodes:
     """Finish enrolment with the first code the app shows; this session is then fully signed in.
 
@@ -217,6 +225,7 @@ def confirm_totp(
         code=body.code,
         source=client_address(request),
     )
+    response.headers["Cache-Control"] = "no-store"  # the codes: in this answer only
     return RecoveryCodes(recovery_codes=codes)
 
 
@@ -328,6 +337,7 @@ def issue_password_reset(
     account_id: uuid.UUID,
     principal: ItAdmin,
     request: Request,
+    response: Response,
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> ResetLink:
@@ -337,6 +347,7 @@ def issue_password_reset(
 
     account = service.find_account(session, account_id=account_id)
     issued = issue(session, runtime, account, actor=principal.actor, source=client_address(request))
+    response.headers["Cache-Control"] = "no-store"  # the link: in this answer only
     return ResetLink(url=issued.url, expires_at=issued.expires_at)
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from callvault.accounts import tokens
@@ -54,7 +54,8 @@ class TokenCreate(BaseModel):
     scope: str = Field(max_length=20)
 
 
-def _issued(session: SessionDep, issued: tokens.IssuedToken) -> TokenIssued:
+def _issued(session: SessionDep, response: Response, issued: tokens.IssuedToken) -> TokenIssued:
+    response.headers["Cache-Control"] = "no-store"  # the token: in this answer only
     account = tokens.find_token(session, issued.account_id)
     return TokenIssued(**TokenOut.of(account).model_dump(), token=issued.token)
 
@@ -70,6 +71,7 @@ def create_service_token(
     body: TokenCreate,
     principal: ItAdmin,
     request: Request,
+    response: Response,
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> TokenIssued:
@@ -82,7 +84,7 @@ def create_service_token(
         actor=principal.actor,
         source=client_address(request),
     )
-    return _issued(session, issued)
+    return _issued(session, response, issued)
 
 
 @router.post("/{token_id}/revoke", response_model=TokenOut)
@@ -106,6 +108,7 @@ def rotate_service_token(
     token_id: uuid.UUID,
     principal: ItAdmin,
     request: Request,
+    response: Response,
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> TokenIssued:
@@ -114,4 +117,4 @@ def rotate_service_token(
     issued = tokens.rotate_token(
         session, runtime.clock, account, actor=principal.actor, source=client_address(request)
     )
-    return _issued(session, issued)
+    return _issued(session, response, issued)

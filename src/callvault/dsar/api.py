@@ -17,6 +17,7 @@ from callvault.deps import RuntimeDep, SessionDep
 from callvault.dsar import service
 from callvault.dsar.models import DataSubjectRequest
 from callvault.errors import Conflict
+from callvault.inputs import Instant
 
 router = APIRouter(prefix="/api/v1/dsars", tags=["dsar"])
 
@@ -30,7 +31,7 @@ class OpenRequest(BaseModel):
     number: str | None = Field(default=None, max_length=40)
     account_id: uuid.UUID | None = None
     language: Literal["sv", "en"] = "sv"
-    received_at: datetime | None = None
+    received_at: Instant | None = None
     note: str | None = Field(default=None, max_length=200, description="the DPO's case note")
 
     @model_validator(mode="after")

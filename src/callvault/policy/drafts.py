@@ -12,6 +12,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from callvault.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from callvault.inputs import EARLIEST_DAY, LATEST_DAY
 from callvault.policy.models import PolicyDraft, PolicyVersion
 from callvault.policy.purposes import PurposeSpec, check_purpose_list
 from callvault.policy.service import latest_version
@@ -192,6 +193,8 @@ def approve_draft(
     effective = effective_from or now
     if effective.tzinfo is None:
         raise InvalidInput("the effective date needs a time zone")
+    if not EARLIEST_DAY <= effective.date() <= LATEST_DAY:  # before any conversion overflows
+        raise InvalidInput(f"the effective date lies between {EARLIEST_DAY} and {LATEST_DAY}")
     if effective < now or effective < base.effective_from:
         raise InvalidInput("a policy version cannot take effect in the past")
     version = PolicyVersion(

@@ -7,7 +7,7 @@ only through live QA grants (`quality.coverage`), with the same 404 as everywher
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -18,6 +18,7 @@ from callvault.accounts.auth import Principal, client_address, require_roles
 from callvault.accounts.roles import Role
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import NotFound
+from callvault.inputs import Day
 from callvault.quality import calibration, feedback, forms, reports, sampling, service
 
 router = APIRouter(prefix="/api/v1/qa", tags=["quality"])
@@ -331,8 +332,8 @@ def get_report(
     session: SessionDep,
     runtime: RuntimeDep,
     team: Annotated[str | None, Query(max_length=128)] = None,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: Annotated[Day | None, Query(alias="from")] = None,
+    to: Day | None = None,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Response:
     """Averages, counts and fail rates by week, team, agent, form and question, as far as your
