@@ -89,7 +89,8 @@ def render_clip(session: Session, runtime: Runtime, clip: TrainingClip) -> Rende
         transcript = clip_transcript(previous, 0.0, clip.duration_s, marks)
     rendered = masked_clip(audio, marks, mask)
     # The clip's keys sit in the key epoch of when it must be gone: its recording's deletion,
-    # or its own retention when a policy purpose keeps it longer (re-wrapped on approval by `vault.service.move_to_epoch`).
+    # or its own retention when a policy purpose keeps it longer (re-wrapped on approval by
+    # `vault.service.move_to_epoch`).
     expires = clip.retained_until or _recording_expiry(session, clip)
     store_artifact(
         session, runtime, clip.id, CLIP_AUDIO, [encode_clip(rendered)], "audio/flac",
