@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gc
 import os
+from datetime import datetime
 
 import typer
 
+from callvault import __version__
 from callvault.config import Settings
 from callvault.errors import CallvaultError
 from callvault.log import configure_logging
@@ -21,8 +23,21 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"callvault {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the version and exit. Skriv ut versionen.",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug events."),
     json_logs: bool = typer.Option(False, "--json-logs", help="Log events as JSON lines."),
 ) -> None:
@@ -35,12 +50,21 @@ def runtime() -> Runtime:
 
 
 @app.command()
-def init() -> None:
+def init(
+    policy_effective: datetime | None = typer.Option(
+        None,
+        "--policy-effective",
+        formats=["%Y-%m-%d"],
+        help="YYYY-MM-DD: the day the organisation's policy took effect (Stockholm time); "
+        "calls from that day on can be imported. Dagen policyn började gälla.",
+    ),
+) -> None:
     """Create the data directory, keys and schema (safe to run again)."""
     from callvault.setup import initialise
 
     rt = runtime()
-    for line in initialise(rt):
+    effective = policy_effective.date() if policy_effective else None
+    for line in initialise(rt, policy_effective=effective):
         typer.echo(line)
     typer.echo(f"callvault is initialised in {rt.settings.data_dir}")
 
