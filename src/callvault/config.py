@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     embedded_worker: bool = True
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
+    metrics_bind: str | None = None  # host:port serving /metrics without a token (internal)
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:

@@ -24,6 +24,7 @@ PARTS: tuple[str, ...] = (
     "health",
     "worker",
     "web",
+    "metrics",
 )
 
 

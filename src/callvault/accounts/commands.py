@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Literal
 
 import typer
 
@@ -145,15 +144,15 @@ def reset_totp(
 @tokens.command("create")
 def create_token(
     name: str = typer.Option(..., "--name", help="A name for the integration."),
-    scope: str = typer.Option(..., "--scope", help="ingest or telephony."),
+    scope: str = typer.Option(..., "--scope", help="ingest, telephony or metrics."),
 ) -> None:
     """Create a service account and print its API token once (only its hash is stored)."""
-    from callvault.accounts.tokens import create_service_token
+    from callvault.accounts.tokens import TOKEN_SCOPES, create_service_token
     from callvault.errors import InvalidInput
 
-    if scope not in ("ingest", "telephony"):
-        raise InvalidInput("the scope is ingest or telephony")
-    checked: Literal["ingest", "telephony"] = "ingest" if scope == "ingest" else "telephony"
+    checked = next((s for s in TOKEN_SCOPES if s == scope), None)
+    if checked is None:
+        raise InvalidInput("the scope is ingest, telephony or metrics")
     rt = _runtime()
     with transaction(rt.sessions) as session:
         issued = create_service_token(session, rt.clock, name=name, scope=checked)

@@ -14,7 +14,8 @@ from callvault.accounts.models import ServiceAccount
 from callvault.clock import Clock
 from callvault.errors import AuthenticationFailed, Conflict
 
-TokenScope = Literal["ingest", "telephony"]
+TokenScope = Literal["ingest", "telephony", "metrics"]
+TOKEN_SCOPES: tuple[TokenScope, ...] = ("ingest", "telephony", "metrics")
 TOKEN_PREFIX = "cvt_"  # noqa: S105 (a public marker, not a secret)
 
 
