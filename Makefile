@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-wheel install lint typecheck bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-web corpus-heldout clean
+.PHONY: run test test-wheel test-contract install lint typecheck bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-web corpus-heldout clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ test: $(STAMP)
 # already installed here, and runs init, serve, pages, a static file and one ingest (slow).
 test-wheel: $(STAMP)
 	CALLVAULT_TEST_WHEEL=1 $(PY) -m pytest tests/core/test_wheel.py $(PYTEST_ARGS)
+
+# schemathesis 4 with every check against a running `callvault serve`, as every role, every
+# service-token scope and nobody (a few minutes).
+test-contract: $(STAMP)
+	CALLVAULT_TEST_CONTRACT=1 $(PY) -m pytest tests/contract $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
