@@ -233,6 +233,17 @@ def _is_date_type(annotation: Any) -> bool:
     return False
 
 
+_QUERY_CHECKS: dict[int, tuple[list[str], list[str]]] = {}
+
+
+def _query_checks(route: Any) -> tuple[list[str], list[str]]:
+    """(date parameters, purpose parameters) of a route, worked out once per route."""
+    found = _QUERY_CHECKS.get(id(route))
+    if found is None:
+        found = _QUERY_CHECKS[id(route)] = (date_query_params(route), purpose_query_params(route))
+    return found
+
+
 def date_query_params(route: Any) -> list[str]:
     return [
         p.alias for p in _params(route, "query_params") if _is_date_type(p.field_info.annotation)
@@ -258,11 +269,12 @@ async def check_query(request: Request) -> None:
     route = request.scope.get("route")
     if getattr(route, "dependant", None) is None:
         return
-    for name in date_query_params(route):
+    dates, purposes = _query_checks(route)
+    for name in dates:
         value = request.query_params.get(name)
         if value is not None and NUMBER.match(value):
             raise InvalidInput(f"{name}: give a date as YYYY-MM-DD or ISO 8601, not a number")
-    for name in purpose_query_params(route):
+    for name in purposes:
         value = request.query_params.get(name)
         if value is not None:
             from starlette.concurrency import run_in_threadpool
