@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 from datetime import datetime
 
@@ -13,7 +12,7 @@ from callvault.config import Settings
 from callvault.errors import CallvaultError
 from callvault.log import configure_logging
 from callvault.parts import part_modules
-from callvault.runtime import Runtime, get_runtime, set_runtime
+from callvault.runtime import Runtime, get_runtime, set_runtime, settle_garbage_collector
 
 app = typer.Typer(
     name="callvault",
@@ -88,9 +87,9 @@ def serve(
             typer.echo(line)
     typer.echo(f"callvault serving on http://{host}:{port}")
     asgi = create_app(rt)
-    # Everything loaded so far lives as long as the process: keep it out of the cyclic garbage
-    # collector, whose full passes over it otherwise stall requests for 100 ms and more.
-    gc.freeze()
+    # Full garbage-collector passes over what start-up loaded stalled requests for 100 ms and
+    # more: keep it out of the collector, and full passes rare (see the function).
+    settle_garbage_collector()
     # No access log: query strings can carry an access reason, which is free text from a person.
     uvicorn.run(asgi, host=host, port=port, log_level="info", access_log=False)
 
