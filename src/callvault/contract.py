@@ -254,12 +254,12 @@ def purpose_query_params(route: Any) -> list[str]:
     return [p.alias for p in _params(route, "query_params") if p.alias == "purpose"]
 
 
-def registered_purposes(request: Request) -> set[str]:
+def registered_purposes(runtime: Any) -> set[str]:
+    """Every purpose code the policy has registered, in any version (the enum and the check)."""
     import sqlalchemy as sa
 
     from callvault.policy.models import PolicyPurpose
 
-    runtime = request.app.state.runtime
     with runtime.sessions() as session:
         return set(session.scalars(sa.select(PolicyPurpose.code).distinct()))
 
@@ -279,7 +279,8 @@ async def check_query(request: Request) -> None:
         if value is not None:
             from starlette.concurrency import run_in_threadpool
 
-            if value not in await run_in_threadpool(registered_purposes, request):
+            runtime = request.app.state.runtime
+            if value not in await run_in_threadpool(registered_purposes, runtime):
                 raise InvalidInput(f"{name}: not a purpose registered in the policy")
 
 
@@ -327,14 +328,8 @@ def install_openapi(app: FastAPI) -> None:
                 components.pop(unused, None)
             app.openapi_schema = schema
         document = copy.deepcopy(app.openapi_schema)
-        runtime = app.state.runtime
         try:
-            import sqlalchemy as sa
-
-            from callvault.policy.models import PolicyPurpose
-
-            with runtime.sessions() as session:
-                purposes = sorted(set(session.scalars(sa.select(PolicyPurpose.code).distinct())))
+            purposes = sorted(registered_purposes(app.state.runtime))
         except Exception:  # no schema yet (before `init`): leave the codes open
             purposes = []
         if purposes:
