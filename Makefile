@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install lint typecheck bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-redaction-memory bench-web bench-backup bench-quality bench-training corpus-heldout clean
+.PHONY: run test test-wheel test-contract install lint typecheck bench-ingest bench-audit bench-access bench-lifecycle bench-webhooks bench-redaction bench-redaction-memory bench-web bench-backup bench-quality bench-training corpus-heldout clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,16 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Builds the wheel, installs it (not editable) into a fresh venv that borrows the dependencies
+# already installed here, and runs init, serve, pages, a static file and one ingest (slow).
+test-wheel: $(STAMP)
+	CALLVAULT_TEST_WHEEL=1 $(PY) -m pytest tests/core/test_wheel.py $(PYTEST_ARGS)
+
+# schemathesis 4 with every check against a running `callvault serve`, as every role, every
+# service-token scope and nobody (a few minutes).
+test-contract: $(STAMP)
+	CALLVAULT_TEST_CONTRACT=1 $(PY) -m pytest tests/contract $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

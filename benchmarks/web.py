@@ -78,6 +78,13 @@ FROM generate_series(1, 20000) AS n
 """
 
 
+SEED_TALLY = """
+INSERT INTO recording_tallies (slot, live)
+SELECT 0, count(*) FROM recordings WHERE state IN ('ingested', 'processing', 'ready')
+ON CONFLICT (slot) DO UPDATE SET live = EXCLUDED.live
+"""
+
+
 def seed(runtime: Runtime, rows: int) -> tuple[str, str, str]:
     """People, grants and `rows` recordings; returns the DPO's TOTP secret and two emails."""
     from callvault.access.grants import GrantScope, create_grant
@@ -122,6 +129,9 @@ def seed(runtime: Runtime, rows: int) -> tuple[str, str, str]:
         params = {"rows": rows, "version": version}
         conn.execute(sa.text(SEED_RECORDINGS), params)
         conn.execute(sa.text(SEED_PURPOSES))
+        # Rows written behind the ORM's back are counted into the live tally once, as the
+        # migration does for a store that exists already.
+        conn.execute(sa.text(SEED_TALLY))
         conn.execute(sa.text(SEED_OUTCOMES), params)
     # As autovacuum would have left a table filled over 90 days: statistics and visibility map.
     with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -227,17 +237,13 @@ def main() -> None:
             ("recordings, next page", qa, f"/recordings?cursor={cursor}", False),
             ("recordings, agent filter", qa, "/recordings?agent=agent-042", False),
             ("recordings, date filter", qa, "/recordings?from=2026-01-01&until=2026-12-31", False),
-            ("DPO dashboard", dpo, "/dpo", False),
-            ("DPO dashboard, counts not cached", dpo, "/dpo", True),
+            ("DPO dashboard (no count cache: live tally)", dpo, "/dpo", False),
         ]
         rows = []
         figures: dict[str, dict[str, float]] = {}
 
-        def forget_counts() -> None:
-            app.state.web_figures = {}
-
-        for label, client, path, uncached in pages:
-            seconds = measure(client, path, args.iterations, forget_counts if uncached else None)
+        for label, client, path, _ in pages:
+            seconds = measure(client, path, args.iterations, None)
             p50, p95, p99 = (percentile(seconds, q) * 1000 for q in (50, 95, 99))
             figures[label] = {"p50_ms": p50, "p95_ms": p95, "p99_ms": p99}
             rows.append((label, p50, p95, p99, statistics.mean(seconds) * 1000,

@@ -1,7 +1,7 @@
 """IVR webhook latency: 200 concurrent simulated calls against the app under uvicorn on loopback.
 
     python -m benchmarks.webhooks [--calls 200] [--ramp 10] [--listen 10 20]
-                                  [--backend sqlite|postgresql]
+                                  [--backend sqlite|postgresql] [--diagnose]
 
 Each simulated call rings in (POST /voice) at a random moment within the ramp, listens to the
 prompt for a random time within --listen, then answers (POST /consent): 70 % press 1, 20 %
@@ -12,6 +12,12 @@ its own process) and reported as p50/p99 per endpoint, for that run and for a bu
 all calls ring and answer at the same instant (a worst case no real line produces).
 PostgreSQL is used when --backend postgresql and CALLVAULT_TEST_PG names a server (a scratch
 database is created and dropped).
+
+--diagnose says where a stall comes from, without touching callvault's code: the server samples
+its connection pool (how often every connection was checked out, so requests queue for one) and
+times every garbage-collector pass; on PostgreSQL the client samples pg_stat_activity of the
+scratch database (what the server's backends wait on: a row lock such as the audit chain's
+head, WAL fsync at commit, or the client, i.e. Python).
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ def serve() -> None:
     from callvault.db import load_models, transaction
     from callvault.log import configure_logging
     from callvault.policy.service import ensure_first_version
-    from callvault.runtime import Runtime
+    from callvault.runtime import Runtime, settle_garbage_collector
 
     configure_logging("WARNING")
     runtime = Runtime.from_settings(Settings())
@@ -62,7 +68,9 @@ def serve() -> None:
         ensure_first_version(session, runtime)
     port = int(os.environ["BENCH_PORT"])
     app = create_app(runtime)
-    gc.freeze()  # as `callvault serve` does
+    settle_garbage_collector()  # as `callvault serve` does
+    if os.environ.get("BENCH_DIAGNOSE"):  # after start-up: its own collection is not a stall
+        _diagnose_server(runtime, Path(os.environ["BENCH_DIAGNOSE"]))
     uvicorn.run(
         app,
         host="127.0.0.1",
@@ -71,6 +79,114 @@ def serve() -> None:
         access_log=False,
         timeout_keep_alive=120,  # callers listen longer than uvicorn's 5 s default
     )
+
+
+def _diagnose_server(runtime: object, out: Path) -> None:
+    """Sample the pool every 2 ms and time GC passes; write a summary when the server stops."""
+    import json
+    import threading
+
+    engine = runtime.engine  # type: ignore[attr-defined]
+    pool = engine.pool
+    limit = pool.size() + max(pool._max_overflow, 0) if hasattr(pool, "size") else 0
+    samples = {"total": 0, "exhausted": 0, "busy": 0, "connects": 0}
+
+    def on_connect(*_: object) -> None:
+        samples["connects"] += 1  # a new database connection: overflow churn if many
+
+    import sqlalchemy as sa
+
+    sa.event.listen(engine, "connect", on_connect)
+    pauses: list[float] = []
+    by_generation: dict[int, float] = {}
+    started: list[float] = []
+
+    def sample() -> None:
+        last_write = time.monotonic()
+        while True:
+            time.sleep(0.002)
+            if time.monotonic() - last_write > 0.5:  # the server is killed, not asked to stop
+                write()
+                last_write = time.monotonic()
+            out_now = pool.checkedout() if hasattr(pool, "checkedout") else 0
+            samples["total"] += 1
+            samples["busy"] += out_now
+            if limit and out_now >= limit:
+                samples["exhausted"] += 1
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started.append(time.perf_counter())
+        elif started:
+            pause = (time.perf_counter() - started.pop()) * 1000
+            pauses.append(pause)
+            generation = info.get("generation", -1)
+            by_generation[generation] = max(by_generation.get(generation, 0.0), pause)
+
+    def write() -> None:
+        total = max(samples["total"], 1)
+        out.write_text(
+            json.dumps(
+                {
+                    "pool_limit": limit,
+                    "pool_exhausted_share": samples["exhausted"] / total,
+                    "pool_mean_checked_out": samples["busy"] / total,
+                    "connections_opened": samples["connects"],
+                    "gc_passes": len(pauses),
+                    "gc_max_ms": max(pauses, default=0.0),
+                    "gc_over_10ms": sum(1 for p in pauses if p > 10),
+                    "gc_max_ms_by_generation": by_generation,
+                }
+            )
+        )
+
+    threading.Thread(target=sample, daemon=True).start()
+    gc.callbacks.append(on_gc)
+
+
+class WaitSampler:
+    """Polls pg_stat_activity of one database every 5 ms: what its busy backends wait on."""
+
+    def __init__(self, url: str) -> None:
+        import threading
+
+        import sqlalchemy as sa
+
+        self.engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+        self.name = self.engine.url.database
+        self.counts: Counter[str] = Counter()
+        self.samples = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        import sqlalchemy as sa
+
+        query = sa.text(
+            "SELECT coalesce(wait_event_type || ':' || wait_event, 'cpu') FROM pg_stat_activity "
+            "WHERE datname = :db AND pid <> pg_backend_pid() AND state <> 'idle'"
+        )
+        with self.engine.connect() as conn:
+            while not self.stop.is_set():
+                self.samples += 1
+                for (event,) in conn.execute(query, {"db": self.name}):
+                    self.counts[event] += 1
+                conn.commit()
+                time.sleep(0.005)
+
+    def __enter__(self) -> WaitSampler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.engine.dispose()
+
+    def report(self) -> None:
+        print(f"\n  PostgreSQL backends of the run, {self.samples} samples (busy backend-samples):")
+        for event, count in self.counts.most_common(8):
+            print(f"    {event:<40} {count:>6}")
 
 
 class Caller:
@@ -200,7 +316,9 @@ def scratch_database(backend: str, workdir: Path) -> Iterator[str]:
 
 
 @contextmanager
-def webhook_server(backend: str = "sqlite", *, verbose: bool = False) -> Iterator[str]:
+def webhook_server(
+    backend: str = "sqlite", *, verbose: bool = False, diagnose: Path | None = None
+) -> Iterator[str]:
     """callvault under uvicorn in its own process on a scratch database; yields its base URL."""
     with (
         tempfile.TemporaryDirectory(prefix="callvault-bench-") as tmp,
@@ -223,6 +341,10 @@ def webhook_server(backend: str = "sqlite", *, verbose: bool = False) -> Iterato
             "CALLVAULT_TWILIO_AUTH_TOKEN": TOKEN,
             "CALLVAULT_AGENT_DESTINATION": "+46812345670",
         }
+        if diagnose is not None:
+            env["BENCH_DIAGNOSE"] = str(diagnose)
+            env["BENCH_DATABASE_URL"] = database_url
+            os.environ["BENCH_DATABASE_URL"] = database_url
         output = None if verbose else subprocess.DEVNULL
         server = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
             [sys.executable, "-c", "from benchmarks.webhooks import serve; serve()"],
@@ -252,9 +374,13 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--diagnose", action="store_true", help="say where a stall comes from")
     args = parser.parse_args()
 
-    with webhook_server(args.backend, verbose=args.verbose) as base:
+    diagnose = (
+        Path(tempfile.mkdtemp(prefix="bench-diag-")) / "server.json" if args.diagnose else None
+    )
+    with webhook_server(args.backend, verbose=args.verbose, diagnose=diagnose) as base:
         print(f"callvault webhooks on {base}, {args.backend}, {os.cpu_count()} CPUs")
         asyncio.run(run_calls(base, 20, 0.0, (0.0, 0.0), args.seed))  # warm-up
         start = time.perf_counter()
@@ -262,7 +388,16 @@ def main() -> None:
         report("baseline: 50 calls one after another", sequential, time.perf_counter() - start)
         start = time.perf_counter()
         listen = (args.listen[0], args.listen[1])
-        realistic = asyncio.run(run_calls(base, args.calls, args.ramp, listen, args.seed))
+        sampler = (
+            WaitSampler(os.environ["BENCH_DATABASE_URL"])
+            if args.diagnose and args.backend == "postgresql"
+            else None
+        )
+        if sampler is not None:
+            with sampler:
+                realistic = asyncio.run(run_calls(base, args.calls, args.ramp, listen, args.seed))
+        else:
+            realistic = asyncio.run(run_calls(base, args.calls, args.ramp, listen, args.seed))
         ok = report(
             f"{args.calls} concurrent calls, ringing over {args.ramp:.0f} s, "
             f"listening {listen[0]:.0f}-{listen[1]:.0f} s",
@@ -276,8 +411,12 @@ def main() -> None:
             burst,
             time.perf_counter() - start,
         )
+        if sampler is not None:
+            sampler.report()
         verdict = "met" if ok else "NOT met"
         print(f"\ntarget p99 < {TARGET_P99_MS:.0f} ms for the first run: {verdict}")
+    if diagnose is not None and diagnose.exists():
+        print(f"server: {diagnose.read_text()}")
 
 
 if __name__ == "__main__":

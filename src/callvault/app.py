@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from callvault import __version__
+from callvault import __version__, contract
 from callvault.edge import BodyLimit, TrustedProxies, body_limit_for
 from callvault.errors import CallvaultError
 from callvault.parts import part_modules
@@ -30,11 +30,13 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        dependencies=[Depends(contract.check_query)],
     )
     app.state.runtime = runtime
     app.add_exception_handler(CallvaultError, _callvault_error)
     for module in part_modules("api"):
         app.include_router(module.router)
+    contract.install(app)  # after the routes, before the parts' own error pages
     for module in part_modules("middleware"):
         module.install(app)
     app.add_middleware(BodyLimit, limit_for=body_limit_for(runtime.settings))

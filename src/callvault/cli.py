@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import gc
 import os
+from datetime import datetime
 from typing import Any
 
 import typer
 
+from callvault import __version__
 from callvault.config import Settings
 from callvault.errors import CallvaultError
 from callvault.log import configure_logging
 from callvault.parts import part_modules
-from callvault.runtime import Runtime, get_runtime, set_runtime
+from callvault.runtime import Runtime, get_runtime, set_runtime, settle_garbage_collector
 
 app = typer.Typer(
     name="callvault",
@@ -22,8 +23,21 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"callvault {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the version and exit. Skriv ut versionen.",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug events."),
     json_logs: bool = typer.Option(False, "--json-logs", help="Log events as JSON lines."),
 ) -> None:
@@ -49,6 +63,13 @@ def init(
     dpo_contact: str = typer.Option(
         None, "--dpo-contact", help="How to reach the data protection officer."
     ),
+    policy_effective: datetime | None = typer.Option(
+        None,
+        "--policy-effective",
+        formats=["%Y-%m-%d"],
+        help="YYYY-MM-DD: the day the organisation's policy took effect (Stockholm time); "
+        "calls from that day on can be imported. Dagen policyn började gälla.",
+    ),
 ) -> None:
     """Create the data directory, keys and schema (safe to run again); record the
     organisation's identity (asked for on a terminal while it is the bundled example)."""
@@ -56,7 +77,8 @@ def init(
     from callvault.setup import initialise
 
     rt = runtime()
-    for line in initialise(rt):
+    effective = policy_effective.date() if policy_effective else None
+    for line in initialise(rt, policy_effective=effective):
         typer.echo(line)
     given = {
         "legal_name": organisation_name,
@@ -104,9 +126,9 @@ def serve(
         check_identity_ready(session, rt.settings)
     typer.echo(f"callvault serving on http://{host}:{port}")
     asgi = create_app(rt)
-    # Everything loaded so far lives as long as the process: keep it out of the cyclic garbage
-    # collector, whose full passes over it otherwise stall requests for 100 ms and more.
-    gc.freeze()
+    # Full garbage-collector passes over what start-up loaded stalled requests for 100 ms and
+    # more: keep it out of the collector, and full passes rare (see the function).
+    settle_garbage_collector()
     uvicorn.run(asgi, host=host, port=port, **UVICORN_OPTIONS)
 
 

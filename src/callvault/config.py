@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     # Comma-separated CIDRs of reverse proxies whose X-Forwarded-For / Forwarded headers are
     # believed; empty: those headers are ignored and the peer's address is the client's.
     trusted_proxies: str = ""
+    metrics_bind: str | None = None  # host:port serving /metrics without a token (internal)
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:

@@ -27,6 +27,7 @@ PARTS: tuple[str, ...] = (
     "health",
     "worker",
     "web",
+    "metrics",
 )
 
 

@@ -49,6 +49,28 @@ class Runtime:
 
 _current: Runtime | None = None
 
+#: Full collections at most once per this many young-generation passes of the middle one.
+GC_FULL_EVERY = 1000
+
+
+def settle_garbage_collector() -> None:
+    """For a long-running server, once start-up is done.
+
+    Everything loaded so far lives as long as the process: `gc.freeze()` keeps it out of the
+    cyclic collector. But CPython runs a full collection whenever the objects promoted since the
+    last one exceed a quarter of the long-lived ones, and after a freeze almost nothing counts as
+    long-lived, so full passes over everything kept since start-up came every few seconds and
+    stopped every request for 100 ms and more (`benchmarks/webhooks.py --diagnose` times them).
+    Raising the third threshold makes them rare; young collections, which are cheap and find
+    most cyclic garbage, run as before.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, GC_FULL_EVERY)
+
 
 def set_runtime(runtime: Runtime | None) -> None:
     """Install the process's runtime (the app, the CLI, the worker and tests each do this once)."""

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from starlette.routing import Mount
 
-from callvault.accounts.roles import SERVICE_INGEST, SERVICE_TELEPHONY, Role
+from callvault.accounts.roles import SERVICE_INGEST, SERVICE_METRICS, SERVICE_TELEPHONY, Role
 from callvault.accounts.tokens import create_service_token
 from callvault.app import create_app
 from callvault.clock import FixedClock
@@ -37,7 +37,7 @@ DPO, TM, QA, AGENT, IT = (
 )
 PEOPLE = frozenset({DPO, TM, QA, AGENT, IT})
 GRANTEES = frozenset({TM, QA})
-CALLERS = (ANONYMOUS, *sorted(PEOPLE), SERVICE_INGEST, SERVICE_TELEPHONY)
+CALLERS = (ANONYMOUS, *sorted(PEOPLE), SERVICE_INGEST, SERVICE_TELEPHONY, SERVICE_METRICS)
 
 # Reachable without signing in, on purpose. Telephony webhooks are protected by the provider's
 # request signature instead; the static files and the policy texts are public by §5.
@@ -253,6 +253,8 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/training/collections"): frozenset({TM}),
     ("GET", "/training/collections/{collection_id}"): frozenset({TM}),
     ("GET", "/training/collections/{collection_id}/present"): frozenset({TM}),
+    # metrics: a service token with the scope `metrics` only
+    ("GET", "/metrics"): frozenset({SERVICE_METRICS}),
 }
 
 
@@ -350,7 +352,7 @@ def callers(
                 session,
                 clock,
                 name=f"matrix-{scope}",
-                scope="ingest" if scope == "ingest" else "telephony",
+                scope=scope,  # type: ignore[arg-type]
             )
             headers = {"Authorization": f"Bearer {issued.token}"}
         clients[caller] = (client, headers)

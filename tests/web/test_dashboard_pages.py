@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -132,16 +133,35 @@ def test_dashboards_are_for_their_roles_only(
     assert client.get(path).status_code == 403
 
 
-def test_stored_counts_are_reused_within_a_minute_and_overdue_is_not(
+def test_stored_counts_are_current_at_once_without_a_cache(
     session: Session, runtime: Runtime, recordings: list[uuid.UUID]
 ) -> None:
-    from callvault.web.figures import cached_counts
+    """The dashboard reads the live tally kept in the same transaction as each change: a new
+    recording counts at once, and a deleted one stops counting at once."""
+    from callvault.recordings.models import Recording, RecordingState
+    from callvault.web.figures import live_recording_counts
 
-    cache: dict[str, object] = {}
-    first = cached_counts(session, runtime.clock.now(), cache)
+    def live_by_counting() -> int:
+        return int(
+            session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Recording)
+                .where(Recording.state.in_([s.value for s in RecordingState][:3]))
+            )
+            or 0
+        )
+
+    first, _ = live_recording_counts(session, runtime.clock.now())
+    assert first == live_by_counting()
     add_recording(session, runtime, call_id="CA-dash-late", started_at=runtime.clock.now())
-    assert cached_counts(session, runtime.clock.now(), cache) == first
-    assert cached_counts(session, runtime.clock.now(), None)[0] == first[0] + 1
+    assert live_recording_counts(session, runtime.clock.now())[0] == first + 1
+    recording = session.get(Recording, recordings[0])
+    assert recording is not None
+    from callvault.recordings.service import set_state
+
+    set_state(session, recording, RecordingState.DELETING)
+    assert live_recording_counts(session, runtime.clock.now())[0] == first
+    assert live_by_counting() == first
 
 
 def test_the_it_dashboard_alerts_on_a_transfer_that_failed_permanently(

@@ -50,7 +50,7 @@ class SessionInfo(BaseModel):
     password_change_required: bool = False
 
 
-@router.post("/session", response_model=SessionInfo)
+@router.post("/session", response_model=SessionInfo, responses={401: {}, 429: {}})
 def login(
     body: LoginRequest,
     request: Request,

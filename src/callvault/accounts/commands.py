@@ -185,7 +185,7 @@ def reset_totp(
 @tokens.command("create")
 def create_token(
     name: str = typer.Option(..., "--name", help="A name for the integration."),
-    scope: str = typer.Option(..., "--scope", help="ingest or telephony."),
+    scope: str = typer.Option(..., "--scope", help="ingest, telephony or metrics."),
 ) -> None:
     """Create a service account and print its API token once (only its hash is stored)."""
     from callvault.accounts import tokens as service_tokens

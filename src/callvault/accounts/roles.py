@@ -23,7 +23,8 @@ GRANTEE_ROLES: frozenset[str] = frozenset({Role.TRAINING_MANAGER, Role.QA_MANAGE
 
 SERVICE_INGEST = "service:ingest"
 SERVICE_TELEPHONY = "service:telephony"
-SERVICE_ROLES: frozenset[str] = frozenset({SERVICE_INGEST, SERVICE_TELEPHONY})
+SERVICE_METRICS = "service:metrics"  # reads /metrics, nothing else
+SERVICE_ROLES: frozenset[str] = frozenset({SERVICE_INGEST, SERVICE_TELEPHONY, SERVICE_METRICS})
 
 
 def may_assign_role(actor_role: str, current: str, new: str) -> bool:

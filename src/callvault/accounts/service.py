@@ -32,6 +32,7 @@ from callvault.errors import (
     NotFound,
     PermissionDenied,
 )
+from callvault.metrics.instruments import LOGIN_FAILURES
 from callvault.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -388,6 +389,7 @@ def authenticate(
             details={"blocked": attempt.blocked},
         )
         log.info("login_refused", blocked=attempt.blocked)
+        LOGIN_FAILURES.inc()
         raise AuthenticationFailed(LOGIN_REFUSED)
 
     assert snapshot is not None

@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from callvault.runtime import Runtime
 from callvault.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 
-TokenScope = Literal["ingest", "telephony"]
+TokenScope = Literal["ingest", "telephony", "metrics"]
+TOKEN_SCOPES: tuple[TokenScope, ...] = ("ingest", "telephony", "metrics")
 TOKEN_PREFIX = "cvt_"  # noqa: S105 (a public marker, not a secret)
-SCOPES: tuple[TokenScope, ...] = ("ingest", "telephony")
 # "Last used" is written at most once a minute per token, not on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -114,11 +114,10 @@ def create_token(
     name = " ".join(name.split())
     if not 1 <= len(name) <= 120:
         raise InvalidInput("a token's name is 1–120 characters")
-    if scope not in SCOPES:
-        raise InvalidInput("the scope is ingest or telephony")
-    issued = create_service_token(
-        session, clock, name=name, scope="ingest" if scope == "ingest" else "telephony"
-    )
+    checked = next((s for s in TOKEN_SCOPES if s == scope), None)
+    if checked is None:
+        raise InvalidInput("the scope is ingest, telephony or metrics")
+    issued = create_service_token(session, clock, name=name, scope=checked)
     account = session.get(ServiceAccount, uuid.UUID(issued.account_id))
     assert account is not None  # noqa: S101
     _audit(session, "service_account.create", account, actor, source)

@@ -78,6 +78,9 @@ def record(
     except (TypeError, ValueError) as exc:
         raise InvalidInput("audit details must be plain JSON data") from exc
 
+    # The claim locks the chain's head until the caller's transaction ends: write the caller's
+    # pending changes first, so that the lock is held for the append and the commit only.
+    session.flush()
     # Nothing after the claim may fail on the caller's input: a claimed number must be used.
     connection = session.connection()
     seq = _claim_next_seq(session, connection)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import structlog
@@ -121,6 +122,45 @@ def ensure_first_version(session: Session, runtime: Runtime) -> PolicyVersion:
     session.flush()
     log.info("policy_version_created", policy_version=1, policy_version_id=str(version.id))
     return version
+
+
+POLICY_TIMEZONE = ZoneInfo("Europe/Stockholm")
+
+
+def set_first_version_effective(session: Session, runtime: Runtime, day: date) -> PolicyVersion:
+    """Record the day the organisation's policy took effect (`init --policy-effective`).
+
+    Version 1 then counts from the start of that day, Stockholm time, so calls recorded under the
+    same policy before callvault was installed can be imported. The date may only move earlier,
+    never later or into the future: a later date would leave stored recordings without the
+    version they were made under.
+    """
+    first = ensure_first_version(session, runtime)
+    when = datetime.combine(day, time(0), tzinfo=POLICY_TIMEZONE)
+    if when > runtime.clock.now():
+        raise InvalidInput("the policy's effective date cannot be in the future")
+    if when == first.effective_from:
+        return first
+    if when > first.effective_from:
+        raise InvalidInput(
+            "version 1 is already in force from an earlier date; it can only move earlier"
+        )
+    from callvault.audit.service import record
+
+    previous = first.effective_from
+    first.effective_from = when
+    session.flush()
+    record(
+        session,
+        actor="system",
+        action="policy.effective_date_set",
+        object_type="policy_version",
+        object_id=str(first.id),
+        source="cli",
+        details={"from": previous.isoformat(), "to": when.isoformat()},
+    )
+    log.info("policy_effective_date_set", policy_version=1, effective_from=when.isoformat())
+    return first
 
 
 # Swedish first: the note is shown as written on the Swedish and the English pages alike.

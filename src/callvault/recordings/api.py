@@ -48,6 +48,15 @@ async def _limited(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
     "",
     status_code=201,
     summary="Ingest a consented call recording",
+    responses={
+        200: {"description": "The same call id with the same audio and metadata: already there"},
+        401: {},
+        409: {},
+        413: {},
+        415: {},
+        422: {},
+        503: {},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -54,5 +54,72 @@ def _ingest(audio: Path, meta: Path) -> dict[str, object]:
     return {"id": str(result.id), "state": str(result.state), "created": result.created}
 
 
+def import_(
+    manifest: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        help='JSON Lines, one call per line: {"audio": PATH, "meta": {…}} (ingest format).',
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Import calls from a previous recorder, with every ingest check; safe to stop and rerun.
+
+    Ends with a report: imported, already there, refused (line number and reason) and expired
+    (past retention, not imported). Exits 1 when a line was refused.
+    """
+    from dataclasses import asdict
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from rich.table import Table
+
+    from callvault.cli import runtime
+    from callvault.recordings.importer import count_lines, import_manifest
+
+    rt = runtime()
+    console = Console(stderr=as_json)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("Importing calls", total=count_lines(manifest))
+        report = import_manifest(rt, manifest, progress=lambda n: bar.advance(task, n))
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "imported": report.imported,
+                    "already_there": report.already_there,
+                    "refused": [asdict(p) for p in report.refused],
+                    "expired": [asdict(p) for p in report.expired],
+                }
+            )
+        )
+    else:
+        table = Table(title="Import")
+        table.add_column("")
+        table.add_column("calls", justify="right")
+        table.add_row("imported", str(report.imported))
+        table.add_row("already there", str(report.already_there))
+        table.add_row("refused", str(len(report.refused)))
+        table.add_row("expired (past retention, not imported)", str(len(report.expired)))
+        console.print(table)
+        for problem in report.refused:
+            console.print(
+                f"line {problem.line}: refused, {problem.code}: {problem.message}", soft_wrap=True
+            )
+        for problem in report.expired:
+            console.print(
+                f"line {problem.line}: expired, {problem.code}: {problem.message}", soft_wrap=True
+            )
+    if report.refused:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command("ingest")(ingest)
+    app.command("import")(import_)

@@ -42,8 +42,8 @@ StatusPrincipal = Annotated[Principal, Depends(may_see_status)]
 class MarkRequest(BaseModel):
     """An interval in seconds from the start of the recording; no channel means both."""
 
-    start: float = Field(ge=0)
-    end: float = Field(gt=0)
+    start: float = Field(ge=0, strict=True)  # strict: `false` is not a time
+    end: float = Field(gt=0, strict=True)
     channel: Literal["agent", "customer"] | None = None
 
 

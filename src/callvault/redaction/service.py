@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from callvault.db import transaction
 from callvault.errors import CallvaultError, InvalidInput, NotFound
+from callvault.metrics.instruments import PSEUDONYMISATION_FAILURES
 from callvault.recordings.models import Recording, RecordingState
 from callvault.redaction.asr import Recogniser, shared_recogniser
 from callvault.redaction.audio import Samples, StreamedAudio
@@ -336,6 +337,7 @@ def _fail(runtime: Runtime, recording_id: uuid.UUID, code: str) -> None:
             job.status = JobStatus.FAILED
             job.error_code = code[:64]
             job.finished_at = runtime.clock.now()
+            PSEUDONYMISATION_FAILURES.inc()
         recording = session.get(Recording, recording_id)
         if recording is not None and recording.state == RecordingState.PROCESSING:
             _set_state(session, recording, RecordingState.INGESTED)
@@ -412,6 +414,7 @@ def reclaim_stale_jobs(session: Session, runtime: Runtime, limit: int = 20) -> R
             job.status = JobStatus.FAILED
             job.error_code = WORKER_LOST
             job.finished_at = now
+            PSEUDONYMISATION_FAILURES.inc()
             failed.append(recording.id)
         log.warning(
             "redaction_worker_lost",

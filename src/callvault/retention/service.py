@@ -144,6 +144,10 @@ def _claim(session: Session, condition: sa.ColumnElement[bool], limit: int | Non
             .execution_options(synchronize_session=False)
         )
         rows.extend(session.execute(stmt).all())
+    if rows:
+        from callvault.recordings.tally import adjust
+
+        adjust(session, -len(rows))  # a bulk UPDATE: the ORM hook does not see these leave
     return rows
 
 

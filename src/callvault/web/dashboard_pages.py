@@ -31,10 +31,7 @@ def account_labels(session: SessionDep) -> dict[str, str]:
 def dpo_dashboard(
     request: Request, principal: DPO, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
-    cache = getattr(request.app.state, "web_figures", None)
-    if cache is None:
-        cache = request.app.state.web_figures = {}
-    figures = dpo_figures(session, runtime, principal, cache)
+    figures = dpo_figures(session, runtime, principal)
     from callvault.policy.identity import SETTING, example_fields, identity_in_force
 
     example_identity = [

@@ -4,7 +4,6 @@ offers (recordings stored, due within a week, storage used) are read-only aggreg
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -16,10 +15,6 @@ from callvault.runtime import Runtime
 
 WEEKS_SHOWN = 8
 SOON = timedelta(days=7)
-# Counting a million live recordings takes a large part of a second's budget; the stored and
-# due-within-a-week figures are kept this long per server process (the page says "as of").
-# Overdue, the compliance figure, is always counted afresh.
-COUNTS_TTL_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -54,12 +49,17 @@ class DpoFigures:
 
 
 def live_recording_counts(session: Session, now: datetime) -> tuple[int, int]:
-    """(recordings stored, of which due for deletion within a week)."""
+    """(recordings stored, of which due for deletion within a week), exact and current.
+
+    Stored is the live tally kept in the same transaction as every change (a sum of a few
+    rows); due is a narrow range of the (state, expires_at) index.
+    """
     from callvault.recordings.models import Recording
+    from callvault.recordings.tally import live_count
     from callvault.retention.service import LIVE_STATES
 
     live = Recording.state.in_(LIVE_STATES)
-    stored = session.scalar(sa.select(sa.func.count()).select_from(Recording).where(live))
+    stored = live_count(session)
     due = session.scalar(
         sa.select(sa.func.count())
         .select_from(Recording)
@@ -90,22 +90,7 @@ def weekly_consent(session: Session, today: date, weeks: int = WEEKS_SHOWN) -> l
     return [WeekRate(week, *counts) for week, counts in totals.items()]
 
 
-def cached_counts(
-    session: Session, now: datetime, cache: dict[str, Any] | None
-) -> tuple[int, int, datetime]:
-    """`live_recording_counts`, reused for COUNTS_TTL_S within one process (via `cache`)."""
-    hit = cache.get("counts") if cache is not None else None
-    if hit is not None and time.monotonic() - hit[0] < COUNTS_TTL_S:
-        return hit[1], hit[2], hit[3]
-    stored, due = live_recording_counts(session, now)
-    if cache is not None:
-        cache["counts"] = (time.monotonic(), stored, due, now)
-    return stored, due, now
-
-
-def dpo_figures(
-    session: Session, runtime: Runtime, principal: Any, cache: dict[str, Any] | None = None
-) -> DpoFigures:
+def dpo_figures(session: Session, runtime: Runtime, principal: Any) -> DpoFigures:
     from callvault.access.grants import list_grants
     from callvault.access.service import refusals_by_user_and_day
     from callvault.backup.queries import restores_without_journal
@@ -114,7 +99,8 @@ def dpo_figures(
 
     now = runtime.clock.now()
     figures = DpoFigures()
-    figures.stored, figures.due_soon, figures.counted_at = cached_counts(session, now, cache)
+    figures.stored, figures.due_soon = live_recording_counts(session, now)
+    figures.counted_at = now
     figures.overdue = overdue_count(session, now)
     figures.weeks = weekly_consent(session, now.date())
     figures.open_dsars = [r for r in list_requests(session) if r.status in ACTIVE]

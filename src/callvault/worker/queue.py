@@ -9,7 +9,10 @@ left to do.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -74,10 +77,62 @@ class CallvaultHuey(Huey):  # type: ignore[misc]
     def get_storage(self, **kwargs: Any) -> BaseStorage:
         return storage_for(self.url, self.name)
 
+    def enqueue(self, task: Any) -> Any:
+        # The task id carries the time it was first queued (a retry keeps it), so the metrics
+        # can tell how long the oldest job has waited; huey's messages have no such field.
+        if getattr(task, "id", None) is not None and enqueued_at(str(task.id)) is None:
+            task.id = stamped_task_id(time.time())
+        return super().enqueue(task)
+
     def use(self, url: str) -> None:
         """Point the queue at another URL; registered tasks stay registered."""
         self.url = url
         self.storage = self.create_storage()
+
+
+def stamped_task_id(at: float) -> str:
+    """A UUID in the version-7 layout: 48 bits of Unix milliseconds, then random bits."""
+    millis = int(at * 1000) & ((1 << 48) - 1)
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (millis << 80) | (0x7 << 76) | ((rand >> 62) & 0xFFF) << 64
+    value |= (0b10 << 62) | (rand & ((1 << 62) - 1))
+    return str(uuid.UUID(int=value))
+
+
+def enqueued_at(task_id: str) -> float | None:
+    """When a task with a stamped id was first queued (Unix seconds); None for other ids."""
+    try:
+        value = uuid.UUID(task_id)
+    except ValueError:
+        return None
+    if value.version != 7:
+        return None
+    return (value.int >> 80) / 1000.0
+
+
+def queued_jobs() -> dict[str, tuple[int, float | None]]:
+    """Jobs waiting in the queue, by task name: (how many, when the oldest was first queued).
+
+    Reads the messages without running or removing them; a message that cannot be read (another
+    version's task) is counted under "unknown".
+    """
+    load_task_modules()
+    # Every known task gets a figure, 0 when none waits, so alert rules always have a series.
+    found: dict[str, tuple[int, float | None]] = {
+        str(key).rsplit(".", 1)[-1]: (0, None) for key in huey._registry._registry
+    }
+    for data in huey.storage.enqueued_items():
+        try:
+            message = huey.serializer.deserialize(data)
+            name = str(message.name).rsplit(".", 1)[-1]
+            at = enqueued_at(str(message.id))
+        except Exception:  # a foreign message must not break the count
+            name, at = "unknown", None
+        count, oldest = found.get(name, (0, None))
+        if at is not None and (oldest is None or at < oldest):
+            oldest = at
+        found[name] = (count + 1, oldest)
+    return found
 
 
 def _import_time_url() -> str:
