@@ -321,7 +321,9 @@ def test_the_shredding_date_is_known_from_delivery_until_it_happens(
     assert request.subject_number_tail == "4567"
     assert case_note(vault_runtime, request) == "Via e-post"
     build_bundle(session, vault_runtime, request.id, actor="system", source="test")
-    assert bundle_shred_due(request) is None
+    # built, not delivered: shredded 30 days after building at the latest (issue 16.1)
+    assert bundle_shred_due(request) == clock.now() + timedelta(days=30)
+    clock.advance(days=1)
     deliver(session, vault_runtime, request.id, actor="system", source="test")
     assert bundle_shred_due(request) == clock.now() + timedelta(days=30)
     session.commit()

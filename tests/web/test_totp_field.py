@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from callvault.runtime import Runtime
-from tests.web.conftest import CSRF, PASSWORD, make_person
+from tests.web.conftest import CSRF, log_in, make_person
 
 
 class _Inputs(HTMLParser):
@@ -47,7 +47,7 @@ def test_the_enrolment_code_field_has_a_numeric_input_mode(
     client: TestClient, runtime: Runtime, session: Session
 ) -> None:
     person = make_person(session, runtime, "agent", email="enrol@example.org")
-    client.post("/login", data={"email": person.email, "password": PASSWORD})
+    log_in(client, runtime, person)
     page = client.get("/account/totp")
     token = CSRF.search(page.text)
     assert token
