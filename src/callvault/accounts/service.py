@@ -18,6 +18,7 @@ from callvault.accounts import passwords, recovery, sessions, throttle, totp
 from callvault.accounts.csrf import token_for_session
 from callvault.accounts.models import Account, LoginFailure, LoginSession, LoginThrottle
 from callvault.accounts.roles import SECOND_FACTOR_REQUIRED, Role, may_assign_role, parse_role
+from callvault.audit.privacy import visible_text
 from callvault.db import transaction
 from callvault.errors import (
     AuthenticationFailed,
@@ -44,7 +45,9 @@ LOGIN_REFUSED = (
 
 def normalise_email(email: str) -> str:
     value = email.strip().lower()
-    if not EMAIL.match(value):
+    # No invisible, control or direction characters and nothing NFKC would change: such an
+    # address reads exactly like another one (dpo@… with a zero-width space) wherever shown.
+    if not EMAIL.match(value) or visible_text(value) != value:
         raise InvalidInput("that is not an email address")
     return value
 
