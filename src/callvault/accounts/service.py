@@ -272,6 +272,15 @@ def change_role(
         actor=actor_principal.actor if actor_principal is not None else "system",
         source=(source or "unknown")[:64],
     )
+    from callvault.access.requests import close_pending_of
+
+    close_pending_of(  # and so were their pending access requests
+        session,
+        runtime,
+        account.id,
+        actor=actor_principal.actor if actor_principal is not None else "system",
+        source=(source or "unknown")[:64],
+    )
     _audit(
         session,
         actor=actor_principal.actor if actor_principal is not None else "system",
