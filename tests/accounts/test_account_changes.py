@@ -17,7 +17,7 @@ from callvault.audit.models import AuditEntry
 from callvault.clock import FixedClock
 from callvault.errors import InvalidInput, NotFound, PermissionDenied
 from callvault.runtime import Runtime
-from tests.accounts.conftest import MakeAccount, login
+from tests.accounts.conftest import PASSWORD, MakeAccount, login
 
 DPO, TM, QA, AGENT, IT = (r.value for r in Role)
 
@@ -247,3 +247,29 @@ def test_set_language_refuses_unknown_languages_and_accounts(
     account_id = make_account(Role.AGENT).id if known else uuid.uuid4()
     with pytest.raises(error):
         service.set_language(session, runtime, account_id, language)
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "dpo@example.org\u200b",  # zero-width space: shown exactly like dpo@example.org
+        "\u202egro.elpmaxe@opd",  # a right-to-left override: shown as dpo@example.org
+        "d\u00adpo@example.org",  # soft hyphen
+        "\uff44po@example.org",  # a full-width letter, not the one NFKC makes of it
+    ],
+)
+def test_an_email_that_looks_like_another_is_refused(
+    session: Session, runtime: Runtime, email: str
+) -> None:
+    # IT could otherwise create a manager whose address reads exactly as the DPO's in every
+    # list, grant and audit view.
+    with pytest.raises(InvalidInput, match="email"):
+        service.create_account(
+            session,
+            runtime,
+            email=email,
+            role=Role.QA_MANAGER,
+            password=PASSWORD,
+            actor="system",
+            source="cli",
+        )

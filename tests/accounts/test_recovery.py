@@ -268,3 +268,27 @@ def test_make_run_takes_a_port() -> None:
         cwd=makefile.parent,
     )
     assert "serve --host 127.0.0.1 --port 8123" in dry.stdout
+
+
+@pytest.mark.parametrize("change", ["disabled", "demoted"])
+def test_a_reset_link_dies_with_its_issuers_it_rights(
+    session: Session, runtime: Runtime, make_account: MakeAccount, change: str
+) -> None:
+    # An IT admin who leaves (disabled, or moved to another role) must not keep a live way into
+    # the accounts they issued links for.
+    it, other_it = make_account(Role.IT_ADMIN), make_account(Role.IT_ADMIN)
+    person = make_account(Role.QA_MANAGER)
+    token = _live_link(session, runtime, it, person)
+    if change == "disabled":
+        service.disable_account(session, runtime, it, actor=f"account:{other_it.id}", source="t")
+    else:
+        principal = Principal(
+            kind="account", id=other_it.id, role=Role.IT_ADMIN.value, session_id=None
+        )
+        service.change_role(
+            session, runtime, actor_principal=principal, account_id=it.id, role="agent", source="t"
+        )
+    with pytest.raises(InvalidInput):
+        recovery.complete_password_reset(
+            session, runtime, token=token, new_password=NEW_PASSWORD, source="t"
+        )

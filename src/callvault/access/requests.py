@@ -253,6 +253,38 @@ def reject_request(
     return request
 
 
+def close_pending_of(
+    session: Session, runtime: Runtime, requester_id: uuid.UUID, *, actor: str, source: str
+) -> int:
+    """Turn down every pending request of an account whose role changed: it was asked in the
+    old role, as the grants `revoke_grants_of` ends were given in it."""
+    from callvault.audit.service import record
+
+    pending = session.scalars(
+        sa.select(AccessRequest)
+        .where(
+            AccessRequest.requester_id == requester_id,
+            AccessRequest.state == AccessRequestState.PENDING.value,
+        )
+        .with_for_update()
+    ).all()
+    now = runtime.clock.now()
+    for request in pending:
+        request.state = AccessRequestState.REJECTED.value
+        request.decided_at = now
+        record(
+            session,
+            actor=actor,
+            action="access_request.reject",
+            object_type="access_request",
+            object_id=str(request.id),
+            source=source,
+            details={"requester": str(requester_id), "cause": "role_changed"},
+        )
+    session.flush()
+    return len(pending)
+
+
 def list_requests(
     session: Session, principal: Principal, *, state: str | None = None
 ) -> Sequence[AccessRequest]:

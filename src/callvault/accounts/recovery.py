@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from callvault.accounts import passwords, sessions
 from callvault.accounts.models import Account, PasswordReset, RecoveryCode
+from callvault.accounts.roles import Role
 from callvault.errors import Conflict, InvalidInput, PermissionDenied
 from callvault.runtime import Runtime
 
@@ -120,7 +121,25 @@ def _live_reset(session: Session, runtime: Runtime, token: str, *, lock: bool) -
         _guard_dpo_account(session, reset.created_by, account)
     except PermissionDenied:
         raise InvalidInput(RESET_INVALID) from None
+    if not _issuer_still_entitled(session, reset.created_by):
+        raise InvalidInput(RESET_INVALID)
     return reset
+
+
+def _issuer_still_entitled(session: Session, created_by: str) -> bool:
+    """A link issued by a person dies when that person is disabled or leaves IT (or the DPO
+    role); one issued on the server's command line ("cli", "system") stays valid."""
+    if not created_by.startswith("account:"):
+        return True
+    try:
+        issuer = session.get(Account, uuid.UUID(created_by.removeprefix("account:")))
+    except ValueError:
+        return False
+    return (
+        issuer is not None
+        and issuer.disabled_at is None
+        and issuer.role in (Role.IT_ADMIN.value, Role.DPO.value)
+    )
 
 
 def reset_link_account(session: Session, runtime: Runtime, token: str) -> Account:

@@ -24,6 +24,7 @@ from callvault.accounts.roles import (
     may_assign_role,
     parse_role,
 )
+from callvault.audit.privacy import visible_text
 from callvault.db import transaction
 from callvault.errors import (
     AuthenticationFailed,
@@ -51,7 +52,9 @@ LOGIN_REFUSED = (
 
 def normalise_email(email: str) -> str:
     value = email.strip().lower()
-    if not EMAIL.match(value):
+    # No invisible, control or direction characters and nothing NFKC would change: such an
+    # address reads exactly like another one (dpo@… with a zero-width space) wherever shown.
+    if not EMAIL.match(value) or visible_text(value) != value:
         raise InvalidInput("that is not an email address")
     return value
 
@@ -270,6 +273,15 @@ def change_role(
 
     # Grants were given to the person in their old role; re-promotion must not revive them.
     revoke_grants_of(
+        session,
+        runtime,
+        account.id,
+        actor=actor_principal.actor if actor_principal is not None else "system",
+        source=(source or "unknown")[:64],
+    )
+    from callvault.access.requests import close_pending_of
+
+    close_pending_of(  # and so were their pending access requests
         session,
         runtime,
         account.id,
