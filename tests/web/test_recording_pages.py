@@ -108,6 +108,25 @@ def test_a_training_manager_sees_only_recordings_in_scope_and_only_pseudonymised
     assert client.get(f"/recordings/{calls['team2']}").status_code == 404
 
 
+def test_the_recording_page_names_languages_and_the_consent_source_in_words(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    calls: dict[str, uuid.UUID],
+) -> None:
+    grant(
+        session, runtime, people["dpo"], people["training_manager"],
+        purpose="training", variant="pseudonymised",
+        scope=GrantScope(ScopeKind.TEAM, team="support-1"),
+    )  # fmt: skip
+    log_in(client, runtime, people["training_manager"])
+    page = client.get(f"/recordings/{calls['team1']}").text
+    assert "<dd>sv</dd>" not in page and "<dd>ingest</dd>" not in page
+    assert "<dd>Svenska</dd>" in page
+    assert "Systemet som laddade upp (ingest)" in page
+
+
 def test_a_reason_belongs_to_one_recording_and_must_be_meaningful(
     client: TestClient,
     session: Session,
