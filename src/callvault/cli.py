@@ -49,6 +49,9 @@ def runtime() -> Runtime:
     return get_runtime()
 
 
+IDENTITY_LINES = ("organisation: ", "warning: the organisation's identity is still")
+
+
 @app.command()
 def init(
     organisation_name: str = typer.Option(
@@ -78,14 +81,19 @@ def init(
 
     rt = runtime()
     effective = policy_effective.date() if policy_effective else None
-    for line in initialise(rt, policy_effective=effective):
-        typer.echo(line)
     given = {
         "legal_name": organisation_name,
         "short_name": organisation_short_name,
         "website": organisation_website,
         "dpo_contact": dpo_contact,
     }
+    for line in initialise(rt, policy_effective=effective):
+        # With identity options, the identity is reported once it is recorded (below); the
+        # example's name and its warning first only confused (`init --organisation-name …`
+        # printed "organisation: Verisure Arlo Europe DAC … warning: … still the example").
+        if any(given.values()) and line.startswith(IDENTITY_LINES):
+            continue
+        typer.echo(line)
     for line in ask_identity(rt, {k: v for k, v in given.items() if v}):
         typer.echo(line)
     typer.echo(f"callvault is initialised in {rt.settings.data_dir}")

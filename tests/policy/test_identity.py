@@ -60,6 +60,7 @@ def initialised(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     )
     assert done.returncode == 0, done.stderr
     assert "organisation identity recorded" in done.stdout
+    assert "Arlo" not in done.stdout  # with the options, never the example's identity first
     yield data_dir
 
 

@@ -62,6 +62,9 @@ def test_a_manager_asks_and_the_dpo_approves_narrowed(
 
     log_in(client, runtime, qa)
     assert "Godkänd" in client.get("/access-requests").text
+    mine = client.get(f"/access-requests/{request.id}").text
+    granted = mine.split('id="request-grant">', 1)[1].split("</dd>", 1)[0]
+    assert "Pseudonymiserad" in granted and "team-north" in granted  # not the original asked for
 
 
 def test_the_dpo_rejects_with_a_note_the_manager_sees(

@@ -192,6 +192,16 @@ def test_the_it_dashboard_alerts_on_a_transfer_that_failed_permanently(
     assert "RE" + "f" * 32 in page.text and "invalid_audio" in page.text
 
 
+def test_the_it_dashboard_names_transfer_states_in_words_not_codes(
+    client: TestClient, runtime: Runtime, people: dict[str, Person]
+) -> None:
+    log_in(client, runtime, people["it_admin"])
+    page = client.get("/it").text
+    panel = page.split('id="h-transfers"', 1)[1].split("</section>", 1)[0]
+    assert "Väntar på att hämtas: 0" in panel
+    assert "provider_deleted" not in panel and "failed_permanently" not in panel
+
+
 def test_the_dpo_dashboard_warns_while_the_identity_is_the_example(
     client: TestClient,
     session: Session,

@@ -159,6 +159,25 @@ def test_a_refusal_about_the_reason_is_shown_in_swedish(
     assert "state a" not in refused.text and "Ange" in refused.text
 
 
+def test_the_recording_page_names_languages_and_the_consent_source_in_words(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    calls: dict[str, uuid.UUID],
+) -> None:
+    grant(
+        session, runtime, people["dpo"], people["training_manager"],
+        purpose="training", variant="pseudonymised",
+        scope=GrantScope(ScopeKind.TEAM, team="support-1"),
+    )  # fmt: skip
+    log_in(client, runtime, people["training_manager"])
+    page = client.get(f"/recordings/{calls['team1']}").text
+    assert "<dd>sv</dd>" not in page and "<dd>ingest</dd>" not in page
+    assert "<dd>svenska</dd>" in page.lower()
+    assert "Inspelningsplattform (API för inspelningar)" in page
+
+
 def test_a_reason_belongs_to_one_recording_and_must_be_meaningful(
     client: TestClient,
     session: Session,

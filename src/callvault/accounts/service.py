@@ -507,12 +507,17 @@ def change_password(
     """Change a password after checking the current one; by default end every other session.
 
     Returns how many sessions were ended. Wrong current passwords count towards the same
-    brute-force limits as logins.
+    brute-force limits as logins. `session` (a request's, not inside `session.begin()`) is
+    committed first, so that it may still write after the attempt is counted apart.
     """
     account = find_account(session, account_id=account_id)
     secret = runtime.settings.session_secret()
     now = runtime.clock.now()
     key = throttle.login_key(secret, account.email)
+    # End the caller's read transaction first: on SQLite (WAL) a transaction that read before
+    # the counted attempt below commits on another connection may not write after it ("database
+    # is locked"). Nothing is lost: the request had only signed the person in.
+    session.commit()
     with transaction(runtime.sessions) as counted:
         attempt = throttle.reserve_attempt(
             counted, key_hash=key, address_hash=throttle.address_key(secret, source), now=now

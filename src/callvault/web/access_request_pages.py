@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from callvault.access import requests as service
-from callvault.access.models import AccessRequest
+from callvault.access.models import AccessGrant, AccessRequest
 from callvault.accounts.auth import Principal, client_address
 from callvault.accounts.service import list_accounts
 from callvault.deps import RuntimeDep, SessionDep
@@ -215,6 +215,13 @@ def _detail_page(
                 "",
             ),
             "is_dpo": principal.role == "dpo",
+            # what the approval granted (perhaps narrowed): the person should not read "Approved"
+            # beside their own wider terms and think they have those
+            "grant": (
+                session.get(AccessGrant, access_request.grant_id)
+                if access_request.grant_id
+                else None
+            ),
             "purpose_options": purposes,
             "values": values or terms_values(access_request),
             "problems": problems or [],
