@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 from sqlalchemy.orm import Session
 
 from callvault.accounts.auth import Principal
@@ -30,7 +30,7 @@ from callvault.training.transcript import term_hasher, words_of
 MAX_PAGE = 100
 MAX_QUERY_WORDS = 8
 MAX_COLLECTION = 200
-FEW_MATCHES = 2000
+FEW_MATCHES = 5000  # one array parameter; beyond it the newest-first walk finds a page fast
 NEWEST = (TrainingClip.recording_started_at.desc(), TrainingClip.id.desc())
 
 
@@ -103,7 +103,8 @@ def search_statement(
             # finds its page among the first rows, testing each against the stored terms.
             few = session.scalars(matching.limit(FEW_MATCHES + 1)).all()
             if len(few) <= FEW_MATCHES:
-                return stmt.where(TrainingClip.id.in_(few)).order_by(*NEWEST).limit(limit)
+                ids = sa.bindparam("matching_ids", list(few), type_=ARRAY(sa.Uuid()))
+                return stmt.where(TrainingClip.id == sa.any_(ids)).order_by(*NEWEST).limit(limit)
         else:
             for t in terms:
                 matching = matching.where((" " + TrainingClipSearch.terms + " ").contains(f" {t} "))
