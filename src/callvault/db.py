@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -80,6 +80,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+T = TypeVar("T")
+
 POOL_SIZE = 20
 POOL_OVERFLOW = 20
 
@@ -99,6 +101,23 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         conn.exec_driver_sql("BEGIN")
+
+
+def again_on_a_stale_snapshot(session: Session, work: Callable[[], T]) -> T:
+    """Run `work` in the request's session; on SQLite, once more after a stale snapshot.
+
+    In WAL mode a transaction that has read may not write once another connection has
+    committed since ("database is locked", SQLITE_BUSY_SNAPSHOT), and waiting cannot help. For
+    idempotent work (an autosaved draft) rolling back and doing it again on a fresh snapshot is
+    the answer; PostgreSQL never raises this, so there it runs once.
+    """
+    try:
+        return work()
+    except sa.exc.OperationalError as exc:
+        if session.get_bind().dialect.name != "sqlite" or "database is locked" not in str(exc):
+            raise
+        session.rollback()
+        return work()
 
 
 def make_sessionmaker(bind: Engine | sa.Connection, **kwargs: Any) -> sessionmaker[Session]:

@@ -255,7 +255,7 @@ def test_a_longer_results_retention_keeps_no_consent_evidence_longer(
     )  # fmt: skip
     session.add(orphan)
     session.flush()
-    assert delete_unused_consent_evidence(session, clock.now()) == 1
+    assert delete_unused_consent_evidence(session, clock.now(), runtime) == 1
 
 
 def test_the_results_retention_is_told_to_employees_not_callers(

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from callvault.accounts.auth import Principal, client_address, require_roles
 from callvault.accounts.roles import Role
+from callvault.db import again_on_a_stale_snapshot
 from callvault.deps import RuntimeDep, SessionDep
 from callvault.errors import NotFound
 from callvault.inputs import Day
@@ -227,15 +228,19 @@ def save_evaluation(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> JSONResponse:
-    """Save the draft: answers and comments replace what was saved before."""
-    evaluation = service.save_draft(
+    """Save the draft: answers and comments replace what was saved before (idempotent, so on
+    SQLite a save that raced another request's commit is simply done again)."""
+    evaluation = again_on_a_stale_snapshot(
         session,
-        runtime,
-        principal,
-        _uuid(evaluation_id, "evaluation"),
-        answers=[service.AnswerIn(a.question_id, a.value) for a in body.answers],
-        comments=[service.CommentIn(c.at, c.text) for c in body.comments],
-        source=client_address(request),
+        lambda: service.save_draft(
+            session,
+            runtime,
+            principal,
+            _uuid(evaluation_id, "evaluation"),
+            answers=[service.AnswerIn(a.question_id, a.value) for a in body.answers],
+            comments=[service.CommentIn(c.at, c.text) for c in body.comments],
+            source=client_address(request),
+        ),
     )
     return _json(
         {

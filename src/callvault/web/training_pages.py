@@ -45,8 +45,8 @@ Manager = Annotated[Principal, Depends(signed_in("training_manager"))]
 REASON_COOKIE = "callvault_training_reason"
 STATE_LABELS = {
     "draft": N_("Waiting for review"),
-    "approved": N_("Approved"),
-    "rejected": N_("Rejected"),
+    "approved": N_("Approved for training"),
+    "rejected": N_("Rejected in review"),
     "removed": N_("Removed under the retention policy"),
 }
 REGION_LABELS = {
