@@ -282,7 +282,11 @@ def test_5_present_a_collection(world: World, browser: Any) -> None:
     page.wait_for_url(re.compile(r"/training/collections/[0-9a-f-]{36}$"))
     assert shoot(page, "collection") == []
     page.get_by_role("link", name="Visa samlingen").click()
+    # the reviewer's reason for the clip does not cover the presentation: it states its own
+    page.get_by_label("Skäl").fill("Introduktion för nya medarbetare vecka ett")
+    page.get_by_role("button", name="Fortsätt").click()
     page.wait_for_selector("audio[data-present-audio]")
+    assert page.locator("#reason-in-use").get_by_role("link", name="Ändra skälet").is_visible()
     assert "[NAMN]" in page.locator(".transcript").inner_text()
     page.keyboard.press("Space")
     page.wait_for_function("() => !document.querySelector('audio').paused")

@@ -7,11 +7,14 @@ import re
 from collections.abc import Callable, Iterator
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from callvault.accounts.models import Account
 from callvault.accounts.roles import Role
 from callvault.app import create_app
+from callvault.audit.models import AuditEntry
 from callvault.clock import FixedClock
 from callvault.runtime import Runtime
 from tests.access.conftest import MakeAccount
@@ -93,12 +96,17 @@ def test_the_whole_flow_through_the_pages(
     assert 'action="/training/reason"' in review_page.text  # reason before playing
     assert theirs.get(f"/training/clips/{clip_id}/audio").status_code == 422
     short = theirs.post(
-        "/training/reason", data={"reason": "kort", "next": f"/training/clips/{clip_id}"}
+        "/training/reason",
+        data={"reason": "kort", "next": f"/training/clips/{clip_id}", "scope": f"clip:{clip_id}"},
     )
     assert short.headers["location"].endswith("reason=short")
     stated = theirs.post(
         "/training/reason",
-        data={"reason": "granskning inför utbildning", "next": f"/training/clips/{clip_id}"},
+        data={
+            "reason": "granskning inför utbildning",
+            "next": f"/training/clips/{clip_id}",
+            "scope": f"clip:{clip_id}",
+        },
     )
     assert stated.status_code == 303
     review_page = theirs.get(f"/training/clips/{clip_id}")
@@ -122,6 +130,17 @@ def test_the_whole_flow_through_the_pages(
     )
     assert made.status_code == 303
     shown = theirs.get(made.headers["location"] + "/present")
+    assert 'action="/training/reason"' in shown.text  # the presentation states its own reason
+    collection_id = made.headers["location"].rsplit("/", 1)[1]
+    theirs.post(
+        "/training/reason",
+        data={
+            "reason": "introduktion för nyanställda",
+            "next": made.headers["location"] + "/present",
+            "scope": f"collection:{collection_id}",
+        },
+    )
+    shown = theirs.get(made.headers["location"] + "/present")
     assert shown.status_code == 200
     assert "Kund vill säga upp" in shown.text and "[NAMN]" in shown.text
     assert "data-presentation" in shown.text and "Sista klippet" in shown.text
@@ -143,3 +162,139 @@ def test_agents_and_qa_managers_have_no_library_pages(
     for role in (Role.AGENT, Role.QA_MANAGER):
         client = browser(make_account(role))
         assert client.get("/training").status_code == 403
+
+
+# --- a reason belongs to one clip, or to one presentation (issue 16 item 6) --------------------
+
+
+def _cut(client: TestClient, recording_id: object, start: str, end: str, title: str) -> str:
+    cut = client.post(
+        "/training/clips",
+        data={
+            "recording_id": str(recording_id),
+            "start": start,
+            "end": end,
+            "title": title,
+            "tags": ["uppsägning"],
+            "lesson": "Bekräfta, erbjud alternativ.",
+        },
+    )
+    assert cut.status_code == 303, cut.text
+    return _clip_id(cut)
+
+
+def _state(client: TestClient, scope: str, reason: str, reuse: bool = False) -> None:
+    kind, _, ident = scope.partition(":")
+    where = (
+        f"/training/clips/{ident}" if kind == "clip" else f"/training/collections/{ident}/present"
+    )
+    data = {"reason": reason, "next": where, "scope": scope}
+    if reuse:
+        data["reuse"] = "1"
+    assert client.post("/training/reason", data=data).status_code == 303
+
+
+def _last_play(session: Session) -> AuditEntry:
+    entry = session.scalars(
+        sa.select(AuditEntry)
+        .where(AuditEntry.action == "recording.play")
+        .order_by(AuditEntry.seq.desc())
+    ).first()
+    assert entry is not None
+    return entry
+
+
+def test_a_reason_for_one_clip_does_not_play_another_unless_reuse_is_ticked(
+    browser: Browser, author: Account, reviewer: Account, make_call: MakeCall, session: Session
+) -> None:
+    recording = make_call()
+    mine = browser(author)
+    a, b, c, d = (
+        _cut(mine, recording.id, f"0:{10 * i:02d}", f"0:{10 * i + 8:02d}", f"Klipp {i}")
+        for i in range(1, 5)
+    )
+    theirs = browser(reviewer)
+    form = theirs.get(f"/training/clips/{a}")
+    assert 'name="scope" value="clip:' + a + '"' in form.text
+    assert "Återanvänd för nästa klipp i samma uppgift" in form.text  # the visible choice
+    assert 'name="reuse"' in form.text and "checked" not in form.text
+
+    _state(theirs, f"clip:{a}", "granskning av klipp ett")
+    shown = theirs.get(f"/training/clips/{a}")
+    assert "[NAMN]" in shown.text and "Ändra skälet" in shown.text
+    assert theirs.get(f"/training/clips/{a}/audio").status_code == 200
+    played = _last_play(session)
+    assert played.details["clip"] == a and played.reason == "training: granskning av klipp ett"
+
+    other = theirs.get(f"/training/clips/{b}")  # A's reason does not open B
+    assert 'action="/training/reason"' in other.text and "ord42" not in other.text
+    assert theirs.get(f"/training/clips/{b}/audio").status_code == 422
+
+    _state(theirs, f"clip:{b}", "granskning av flera klipp", reuse=True)
+    assert theirs.get(f"/training/clips/{b}/audio").status_code == 200
+    reused = theirs.get(f"/training/clips/{c}")
+    assert "ord62" in reused.text
+    assert "Återanvänt: du valde att använda det här skälet" in reused.text
+    assert f'href="/training/clips/{c}?change=1"' in reused.text
+    assert theirs.get(f"/training/clips/{c}/audio").status_code == 200
+    played = _last_play(session)
+    assert played.details["clip"] == c and played.reason == "training: granskning av flera klipp"
+
+    change = theirs.get(f"/training/clips/{c}?change=1")
+    assert 'action="/training/reason"' in change.text and "checked" in change.text
+    _state(theirs, f"clip:{c}", "bara det här klippet nu")  # reuse unticked: it ends
+    again = theirs.get(f"/training/clips/{d}")
+    assert 'action="/training/reason"' in again.text and "ord82" not in again.text
+    assert theirs.get(f"/training/clips/{d}/audio").status_code == 422
+    assert theirs.get(f"/training/clips/{a}/audio").status_code == 200  # A keeps its own
+
+    bad = theirs.post(
+        "/training/reason",
+        data={"reason": "granskning av klipp ett", "next": "/training", "scope": "everything"},
+    )
+    assert 400 <= bad.status_code < 500
+
+
+def test_a_presentations_reason_covers_its_own_clips_only(
+    browser: Browser,
+    author: Account,
+    reviewer: Account,
+    make_account: MakeAccount,
+    training_grant: Callable[..., object],
+    make_call: MakeCall,
+    session: Session,
+) -> None:
+    recording = make_call()
+    mine = browser(author)
+    a = _cut(mine, recording.id, "0:10", "0:20", "Klipp A")
+    b = _cut(mine, recording.id, "0:30", "0:40", "Klipp B")
+    theirs = browser(reviewer)
+    for clip in (a, b):
+        _state(theirs, f"clip:{clip}", "granskning inför utbildning")
+        assert theirs.get(f"/training/clips/{clip}/audio").status_code == 200
+        decided = theirs.post(f"/training/clips/{clip}/review", data={"decision": "approve"})
+        assert decided.status_code == 303
+    first = theirs.post("/training/collections", data={"title": "Vecka 1", "clip_ids": [a]})
+    second = theirs.post("/training/collections", data={"title": "Vecka 2", "clip_ids": [b]})
+    x = first.headers["location"].rsplit("/", 1)[1]
+    y = second.headers["location"].rsplit("/", 1)[1]
+
+    presenter_account = make_account(Role.TRAINING_MANAGER)
+    training_grant(presenter_account)
+    presenter = browser(presenter_account)
+    asked = presenter.get(f"/training/collections/{x}/present")
+    assert f'name="scope" value="collection:{x}"' in asked.text
+    _state(presenter, f"collection:{x}", "introduktion vecka ett")
+    shown = presenter.get(f"/training/collections/{x}/present")
+    assert "[NAMN]" in shown.text and f"audio?v=1&amp;collection={x}" in shown.text
+    assert "Ändra skälet" in shown.text
+    assert presenter.get(f"/training/clips/{a}/audio", params={"collection": x}).status_code == 200
+    played = _last_play(session)
+    assert played.details["clip"] == a and played.reason == "training: introduktion vecka ett"
+
+    # not outside the presentation, not for another collection's clip, not for another collection
+    assert presenter.get(f"/training/clips/{a}/audio").status_code == 422
+    assert presenter.get(f"/training/clips/{b}/audio", params={"collection": x}).status_code == 422
+    assert presenter.get(f"/training/clips/{b}/audio", params={"collection": y}).status_code == 422
+    assert "ord62" not in presenter.get(f"/training/collections/{y}/present").text
+    assert "[NAMN]" not in presenter.get(f"/training/clips/{a}").text

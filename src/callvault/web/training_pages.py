@@ -3,8 +3,10 @@
 search, collections and the presentation mode.
 
 Every read and change goes through `callvault.training`, as the JSON API does. The reason for
-playing is stated once per login session (a presentation states it once for the collection) and
-travels in a session-bound, signed cookie limited to /training, never in a URL.
+playing belongs to one clip, or to one presentation of a collection (stated once for all its
+clips); the person may tick to reuse it for the next clips, and each page then shows the reason in
+use with a way to change it. Reasons travel in a session-bound, signed cookie limited to /training
+(`web.stated_reasons`, as in the recording player), never in a URL.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
 from callvault.access.reasons import is_meaningful, normalise_reason
@@ -37,12 +38,19 @@ from callvault.web.i18n import gettext, using_language
 from callvault.web.messages import N_
 from callvault.web.pages import signed_in
 from callvault.web.recording_pages import transcript_lines
+from callvault.web.stated_reasons import (
+    TRAINING,
+    ReasonBook,
+    StatedReason,
+    keep_reason_book,
+    reason_book,
+)
 from callvault.web.templating import language_for, render
 
 router = APIRouter(include_in_schema=False)
 
 Manager = Annotated[Principal, Depends(signed_in("training_manager"))]
-REASON_COOKIE = "callvault_training_reason"
+REASON_COOKIE = TRAINING.cookie
 STATE_LABELS = {
     "draft": N_("Waiting for review"),
     "approved": N_("Approved for training"),
@@ -95,45 +103,101 @@ def state_label(state: str) -> str:
 
 
 # --- the stated reason ---------------------------------------------------------------------------
+# One reason per clip (`clip:<id>`), one per presentation of a collection (`collection:<id>`),
+# and, only when the person ticks it on the form, one reused for the next clips of the task. The
+# book and its cookie are the recording player's (`web.stated_reasons`), kept under /training.
+
+SCOPES = ("clip", "collection")
 
 
-def _signer(runtime: Runtime) -> URLSafeSerializer:
-    return URLSafeSerializer(runtime.settings.session_secret(), salt="callvault.web.training")
+def clip_key(clip_id: object) -> str:
+    return f"clip:{clip_id}"
 
 
-def remembered_reason(request: Request, runtime: Runtime, principal: Principal) -> str | None:
-    raw = request.cookies.get(REASON_COOKIE)
-    if not raw:
+def collection_key(collection_id: object) -> str:
+    return f"collection:{collection_id}"
+
+
+def _scope(raw: str) -> str | None:
+    """`clip:<uuid>` or `collection:<uuid>`, canonical; anything else is None."""
+    kind, _, ident = raw.partition(":")
+    if kind not in SCOPES:
         return None
     try:
-        data = _signer(runtime).loads(raw)
-    except BadSignature:
+        return f"{kind}:{uuid.UUID(ident)}"
+    except ValueError:
         return None
-    if not isinstance(data, dict) or data.get("session") != principal.session_id:
-        return None
-    reason = normalise_reason(str(data.get("reason", "")))
-    return reason if is_meaningful(reason) else None
+
+
+def _training_reason(reason: str) -> StatedReason:
+    return StatedReason(purpose="training", variant="pseudonymised", reason=reason)
+
+
+def _in_use(
+    request: Request, runtime: Runtime, principal: Principal, key: str
+) -> tuple[ReasonBook, StatedReason | None]:
+    """The book, and the reason that applies to `key` (its own, or the reuse the person chose);
+    none while the person asks to change it (`?change=1`)."""
+    book = reason_book(request, runtime, principal, TRAINING)
+    stated = book.in_use(key)
+    if stated is not None and not is_meaningful(stated.reason):
+        stated = None
+    if request.query_params.get("change"):
+        return book, None
+    return book, stated
+
+
+def _keep_reused(
+    response: Response,
+    request: Request,
+    runtime: Runtime,
+    book: ReasonBook,
+    key: str,
+    stated: StatedReason | None,
+) -> None:
+    """A reused reason shown on a page is remembered for that clip or presentation, so its audio
+    plays under the reason the page showed."""
+    if stated is not None and stated.reused:
+        book.remember(key, stated)
+        keep_reason_book(response, request, runtime, book, TRAINING)
+
+
+def _reason_context(
+    request: Request, book: ReasonBook, key: str, stated: StatedReason | None, back: str = ""
+) -> dict[str, Any]:
+    shown = stated or book.for_recording(key) or book.reuse
+    return {
+        "stated": stated,
+        "reason": stated.reason if stated else None,
+        "reason_short": request.query_params.get("reason") == "short",
+        "reason_scope": key,
+        "reason_value": shown.reason if shown else "",
+        "reason_back": back,
+        "reason_change": f"{back}&change=1" if back else "change=1",
+        "reusing": book.reuse is not None,
+    }
 
 
 @router.post("/training/reason")
 def state_reason(
     request: Request, principal: Manager, runtime: RuntimeDep, form: Posted
 ) -> Response:
-    """The reason for playing clips in this session (a presentation states it once)."""
+    """The reason for playing one clip, or for presenting one collection (`scope`). With `reuse`
+    ticked it is also used for the next clips of the same task, each page saying so."""
+    scope = _scope(text(form, "scope"))
+    if scope is None:
+        raise InvalidInput("the reason is for one clip or one collection (scope)")
     reason = normalise_reason(text(form, "reason"))
     target = safe_next(text(form, "next"), "/training")
     if not is_meaningful(reason):
         joiner = "&" if "?" in target else "?"
         return RedirectResponse(f"{target}{joiner}reason=short", status_code=303)
+    stated = _training_reason(reason)
+    book = reason_book(request, runtime, principal, TRAINING)
+    book.remember(scope, stated)
+    book.reuse = stated if text(form, "reuse") else None
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        REASON_COOKIE,
-        _signer(runtime).dumps({"session": principal.session_id, "reason": reason}),
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/training",
-    )
+    keep_reason_book(response, request, runtime, book, TRAINING)
     return response
 
 
@@ -296,7 +360,6 @@ def _clip_page(
     problems: list[str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    reason = remembered_reason(request, runtime, principal)
     clip, _ = find_clip(
         session,
         runtime,
@@ -305,6 +368,9 @@ def _clip_page(
         action="recording.view",
         source=client_address(request),
     )
+    key = clip_key(clip.id)
+    book, stated = _in_use(request, runtime, principal, key)
+    reason = stated.reason if stated is not None else None
     regions = review_regions(
         source_transcript(session, runtime, clip),
         clip.start_s,
@@ -325,13 +391,12 @@ def _clip_page(
         )
         lines = transcript_lines(clip_transcript_of(session, runtime, clip))
     language = language_for(request, principal)
-    return render(
+    response = render(
         request,
         "training/clip.html",
         {
+            **_reason_context(request, book, key, stated),
             "clip": clip,
-            "reason": reason,
-            "reason_short": request.query_params.get("reason") == "short",
             "lines": lines,
             "regions": regions,
             "region_labels": REGION_LABELS,
@@ -349,6 +414,8 @@ def _clip_page(
         principal=principal,
         status_code=status_code,
     )
+    _keep_reused(response, request, runtime, book, key, stated)
+    return response
 
 
 def _marks(clip: TrainingClip) -> list[dict[str, float]]:
@@ -369,9 +436,21 @@ def clip_page(
 def clip_audio(
     clip_id: str, request: Request, principal: Manager, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
-    """The player's audio under the reason stated in this session (refused without one)."""
+    """The player's audio under the reason for this clip, or the one the person chose to reuse;
+    with `collection=<id>` (the presentation's player) under that collection's reason, when the
+    clip is in it. Refused without one, audited with the reason that applied."""
     from callvault.training.api import get_clip_audio
 
+    book = reason_book(request, runtime, principal, TRAINING)
+    wanted = _scope(f"clip:{clip_id}")
+    collection_id = request.query_params.get("collection")
+    stated: StatedReason | None = None
+    if collection_id is not None:
+        collection = _collection(session, collection_id)
+        if wanted is not None and any(clip_key(i.clip_id) == wanted for i in collection.items):
+            stated = book.in_use(collection_key(collection.id))
+    elif wanted is not None:
+        stated = book.in_use(wanted)
     return get_clip_audio(
         clip_id,
         principal,
@@ -379,7 +458,7 @@ def clip_audio(
         session,
         runtime,
         purpose="training",
-        reason=remembered_reason(request, runtime, principal),
+        reason=stated.reason if stated is not None else None,
         x_access_reason=None,
         range_=request.headers.get("range"),
     )
@@ -584,7 +663,9 @@ def present(
         for e in library.entries(session, runtime, principal, collection)
         if e.status == "playable" and e.clip is not None
     ]
-    reason = remembered_reason(request, runtime, principal)
+    key = collection_key(collection.id)
+    book, stated = _in_use(request, runtime, principal, key)
+    reason = stated.reason if stated is not None else None
     try:
         at = max(0, min(int(request.query_params.get("at", "0")), max(0, len(playable) - 1)))
     except ValueError:
@@ -603,13 +684,12 @@ def present(
             source=client_address(request),
         )
         lines = transcript_lines(clip_transcript_of(session, runtime, current))
-    return render(
+    response = render(
         request,
         "training/present.html",
         {
+            **_reason_context(request, book, key, stated, urlencode({"at": at}) if at else ""),
             "collection": collection,
-            "reason": reason,
-            "reason_short": request.query_params.get("reason") == "short",
             "current": current,
             "at": at,
             "count": len(playable),
@@ -619,6 +699,8 @@ def present(
         },
         principal=principal,
     )
+    _keep_reused(response, request, runtime, book, key, stated)
+    return response
 
 
 __all__ = ["router", "NOT_FOUND"]
