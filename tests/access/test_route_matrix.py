@@ -206,6 +206,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/recordings/{recording_id}"): GRANTEES,
     ("GET", "/recordings/{recording_id}/audio"): GRANTEES,
     ("POST", "/recordings/{recording_id}/reason"): GRANTEES,
+    ("POST", "/recordings/{recording_id}/leak-reports"): GRANTEES,
     # quality-assurance pages
     ("GET", "/qa"): frozenset({QA, AGENT}),
     ("GET", "/qa/forms/new"): frozenset({QA}),

@@ -400,3 +400,45 @@ def test_the_agent_filter_is_neither_offered_nor_obeyed_under_a_pseudonymised_gr
     probe = client.get("/recordings", params={"agent": "agent-008"})
     assert probe.status_code == 403
     assert str(calls["team2"]) not in probe.text
+
+
+def test_a_heard_identifier_is_reported_from_the_recording_page(
+    client: TestClient,
+    session: Session,
+    runtime: Runtime,
+    people: dict[str, Person],
+    calls: dict[str, uuid.UUID],
+) -> None:
+    from callvault.redaction.models import SensitiveMark
+    from callvault.training.models import LeakReport
+
+    grant(
+        session, runtime, people["dpo"], people["training_manager"],
+        purpose="training", variant="pseudonymised",
+        scope=GrantScope(ScopeKind.TEAM, team="support-1"),
+    )  # fmt: skip
+    token = log_in(client, runtime, people["training_manager"])
+    shown = client.post(
+        f"/recordings/{calls['team1']}/reason",
+        data={"csrf_token": token, "purpose": "training", "variant": "pseudonymised",
+              "reason": "Introduktion för nya medarbetare"},
+    ).text  # fmt: skip
+    assert 'action="/recordings/' + str(calls["team1"]) + '/leak-reports"' in shown
+    bad = client.post(
+        f"/recordings/{calls['team1']}/leak-reports", data={"csrf_token": token, "at": "x"}
+    )
+    assert "Ange ögonblicket i sekunder" in bad.text
+    assert session.query(LeakReport).count() == 0
+    done = client.post(
+        f"/recordings/{calls['team1']}/leak-reports", data={"csrf_token": token, "at": "1,5"}
+    )
+    assert "Tack. Det ögonblicket maskeras" in done.text
+    report = session.query(LeakReport).one()
+    assert report.recording_id == calls["team1"] and report.clip_id is None
+    assert session.query(SensitiveMark).count() >= 1
+    # a recording outside the grant is "not found", and nothing is reported
+    other = client.post(
+        f"/recordings/{calls['team2']}/leak-reports", data={"csrf_token": token, "at": "1"}
+    )
+    assert other.status_code == 404
+    assert session.query(LeakReport).count() == 1

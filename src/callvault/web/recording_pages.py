@@ -426,6 +426,35 @@ def state_reason(
     return response
 
 
+@router.post("/recordings/{recording_id}/leak-reports")
+def report_leak(
+    recording_id: str,
+    request: Request,
+    principal: Reviewer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    form: Posted,
+) -> Response:
+    """ "I heard an identifier here" in the pseudonymised variant (§3): the moment gets a mark
+    of ±1.5 s, the variant is masked again and every clip holding it goes back to review."""
+    from fastapi.responses import RedirectResponse
+
+    from callvault.training.leaks import report_leak_in_recording
+
+    rid = _recording_uuid(recording_id)
+    try:
+        at = float(text(form, "at").replace(",", "."))
+        if not at >= 0:
+            raise ValueError
+        report_leak_in_recording(
+            session, runtime, principal, rid, at=at, source=client_address(request)
+        )
+    except (ValueError, InvalidInput):
+        session.rollback()
+        return RedirectResponse(f"/recordings/{rid}?leak=invalid#leak-report", status_code=303)
+    return RedirectResponse(f"/recordings/{rid}?leak=reported#leak-report", status_code=303)
+
+
 def _recording_uuid(recording_id: str) -> uuid.UUID:
     """A malformed id is "not found", like every other id one may not see."""
     try:

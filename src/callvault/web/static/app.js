@@ -106,3 +106,14 @@
     startPlayers();
   });
 })();
+
+// "Report an identifier here" on a recording: the moment field takes the player's position.
+document.addEventListener("DOMContentLoaded", function () {
+  var audio = document.querySelector("[data-player] audio");
+  if (!audio) return;
+  document.querySelectorAll("#leak-report [data-now-target]").forEach(function (input) {
+    input.addEventListener("focus", function () {
+      if (!input.value && audio.currentTime > 0) input.value = audio.currentTime.toFixed(1);
+    });
+  });
+});
