@@ -310,6 +310,26 @@ def _narrow(schema: dict[str, Any], purposes: list[str]) -> None:
         schema["enum"] = purposes
 
 
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _without_nul(node: Any) -> None:
+    """Every string the API takes may not hold a NUL (the edge refuses one anywhere in a
+    request, since PostgreSQL cannot store it): say so in the document, as a pattern on each
+    string without one and on the names of an object's extra properties."""
+    if isinstance(node, dict):
+        plain = "pattern" not in node and "enum" not in node
+        if node.get("type") == "string" and plain and node.get("format") not in ("binary", "byte"):
+            node["pattern"] = NO_NUL
+        if node.get("type") == "object" and node.get("additionalProperties") is not False:
+            node.setdefault("propertyNames", {"pattern": NO_NUL})
+        for value in node.values():
+            _without_nul(value)
+    elif isinstance(node, list):
+        for value in node:
+            _without_nul(value)
+
+
 def install_openapi(app: FastAPI) -> None:
     """The document is built once; the registered purposes are filled in on each request."""
 
@@ -326,6 +346,8 @@ def install_openapi(app: FastAPI) -> None:
             components["ErrorBody"] = ErrorBody.model_json_schema()
             for unused in ("HTTPValidationError", "ValidationError"):
                 components.pop(unused, None)
+            _without_nul(schema.get("paths", {}))
+            _without_nul(components)
             app.openapi_schema = schema
         document = copy.deepcopy(app.openapi_schema)
         try:

@@ -144,3 +144,32 @@ def test_an_unregistered_purpose_is_refused(client: TestClient) -> None:
     )
     assert client.get("/api/v1/recordings", params={"purpose": "marketing"}).status_code == 422
     assert client.get("/api/v1/recordings", params={"purpose": "training"}).status_code == 200
+
+
+def test_the_document_says_no_string_may_hold_a_nul(
+    client: TestClient, document: dict[str, Any]
+) -> None:
+    """The edge refuses a NUL anywhere in a request (422); the document says so on every string
+    it leaves open and on the names of extra properties, so schema-valid requests pass."""
+    import re
+
+    strings: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "string" and "enum" not in node:
+                strings.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document["paths"])
+    walk(document["components"]["schemas"])
+    open_strings = [s for s in strings if s.get("format") not in ("binary", "byte")]
+    assert open_strings and all("pattern" in s for s in open_strings)
+    pattern = contract.NO_NUL
+    assert re.fullmatch(pattern, "Arg kund, vecka 1") and not re.fullmatch(pattern, "a\x00b")
+    refused = client.post("/api/v1/session", json={"email": "a\u0000@example.org", "password": "x"})
+    assert refused.status_code == 422

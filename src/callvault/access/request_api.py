@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from callvault.access import requests as service
 from callvault.access.grants import GrantScope
@@ -32,6 +32,8 @@ def _aware(value: datetime) -> datetime:
 
 
 class ScopeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     kind: ScopeKind = ScopeKind.ALL
     date_from: datetime | None = None
     date_until: datetime | None = None
@@ -51,6 +53,8 @@ class ScopeIn(BaseModel):
 
 
 class TermsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     purpose: str = Field(max_length=40)
     variant: VariantParam
     scope: ScopeIn = Field(default_factory=ScopeIn)
@@ -72,6 +76,9 @@ class RequestIn(TermsIn):
 
 
 class ApproveIn(BaseModel):
+    # Closed: a body of only optional fields would otherwise take any extra keys, NULs and all.
+    model_config = ConfigDict(extra="forbid")
+
     # Left out: granted as asked. Given: the narrowed terms (never wider than asked).
     terms: TermsIn | None = None
     allows_download: bool = False
@@ -79,6 +86,9 @@ class ApproveIn(BaseModel):
 
 
 class RejectIn(BaseModel):
+    # Closed: a body of only optional fields would otherwise take any extra keys, NULs and all.
+    model_config = ConfigDict(extra="forbid")
+
     note: str | None = Field(default=None, max_length=500)
 
 

@@ -158,7 +158,9 @@ class PasswordChanged(BaseModel):
     sessions_ended: int
 
 
-@router.post("/account/password", response_model=PasswordChanged)
+@router.post(
+    "/account/password", response_model=PasswordChanged, responses={401: {}, 403: {}, 429: {}}
+)
 def change_password(
     body: PasswordChange,
     principal: ChangingPassword,

@@ -330,7 +330,12 @@ def answer_dispute(
 # --- reports -----------------------------------------------------------------------------------
 
 
-@router.get("/reports")
+@router.get(
+    "/reports",
+    responses={
+        200: {"content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}}}}
+    },
+)
 def get_report(
     principal: QaOrAgent,
     request: Request,

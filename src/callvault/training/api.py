@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from callvault.access.api import NO_STORE, _stated
@@ -19,7 +19,7 @@ from callvault.deps import RuntimeDep, SessionDep
 from callvault.runtime import Runtime
 from callvault.training import leaks, library, service
 from callvault.training.access import find_clip
-from callvault.training.models import TrainingClip, TrainingCollection
+from callvault.training.models import ClipState, TrainingClip, TrainingCollection
 from callvault.training.render import (
     CLIP_AUDIO,
     clip_transcript_of,
@@ -62,11 +62,16 @@ class ClipPatch(BaseModel):
 
 
 class Range(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     start: Seconds
     end: Seconds
 
 
 class MarksIn(BaseModel):
+    # Closed: extra keys (NULs and all) are refused, not silently taken.
+    model_config = ConfigDict(extra="forbid")
+
     marks: list[Range] = Field(min_length=1, max_length=50)
 
 
@@ -205,7 +210,7 @@ def list_clips(
     principal: Manager,
     session: SessionDep,
     runtime: RuntimeDep,
-    state: Annotated[str | None, Query(max_length=16)] = None,
+    state: Annotated[ClipState | None, Query()] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     tag: Annotated[str | None, Query(max_length=40)] = None,
     team: Annotated[str | None, Query(max_length=128)] = None,
@@ -218,7 +223,15 @@ def list_clips(
         session,
         runtime,
         principal,
-        library.ClipQuery(state, q, tag, team, _day(started_from), _day(started_until), limit),
+        library.ClipQuery(
+            state.value if state else None,
+            q,
+            tag,
+            team,
+            _day(started_from),
+            _day(started_until),
+            limit,
+        ),
     )
     return _json(ClipList(items=[ClipOut.of(c) for c in clips]))
 
@@ -522,7 +535,7 @@ def list_tags(principal: Manager, session: SessionDep) -> list[TagOut]:
     ]
 
 
-@router.post("/tags", status_code=201, response_model=TagOut)
+@router.post("/tags", status_code=201, response_model=TagOut, responses={409: {}})
 def add_tag(
     body: TagIn, principal: Manager, request: Request, session: SessionDep, runtime: RuntimeDep
 ) -> TagOut:
